@@ -1,0 +1,211 @@
+// Command webservicemonitor keeps a grid platform's tool web services up.
+// This file only parses the configuration, wires the parts together and
+// picks the mode: daemon, one acting cycle (--once) or a read-only audit
+// (--dry-run).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"webservicemonitor/accounts"
+	"webservicemonitor/buildinfo"
+	"webservicemonitor/config"
+	"webservicemonitor/monitor"
+	"webservicemonitor/servicelog"
+	"webservicemonitor/sources/manifest"
+	"webservicemonitor/sources/proxy"
+	"webservicemonitor/sources/qstat"
+	"webservicemonitor/state"
+)
+
+// Exit statuses. The audit's 0/1/2 are a contract with other tools.
+const (
+	exitOK         = 0
+	exitNotAllUp   = 1
+	exitBadConfig  = 2 // also: a source failed
+	exitStateError = 3 // the state file is locked, unreadable or from a newer release
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := config.Load(args, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "webservicemonitor: configuration: %v\n", err)
+		return exitBadConfig
+	}
+	if cfg.Version {
+		fmt.Fprintln(stdout, buildinfo.Get())
+		return exitOK
+	}
+	if cfg.CheckConfig {
+		fmt.Fprintf(stdout, "configuration OK (project %q, homes %s, state %s)\n", cfg.Project, cfg.Homes, cfg.StateFile)
+		return exitOK
+	}
+	log := newLogger(cfg, stderr)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	cycle := newCycle(cfg, log)
+	switch {
+	case cfg.DryRun:
+		return audit(ctx, cycle, cfg.Output, stdout, log)
+	case cfg.Once:
+		return once(ctx, cfg, cycle, log)
+	}
+	return daemon(ctx, cfg, cycle, log)
+}
+
+func newLogger(cfg *config.Config, stderr io.Writer) zerolog.Logger {
+	var w io.Writer = stderr
+	if cfg.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}
+	}
+	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+func newCycle(cfg *config.Config, log zerolog.Logger) *monitor.Cycle {
+	var resolver accounts.Resolver
+	if cfg.PasswdFile != "" {
+		resolver = accounts.NewPasswdFile(cfg.PasswdFile)
+	} else {
+		resolver = accounts.NewNSS(cfg.AccountCacheTTL, time.Minute, time.Now)
+	}
+	policy := monitor.Policy{
+		Budget:            cfg.Budget,
+		Window:            cfg.Window,
+		BackoffInitial:    cfg.BackoffInitial,
+		BackoffMax:        cfg.BackoffMax,
+		Jitter:            0.25,
+		ResetAfter:        cfg.ResetAfter,
+		RegistrationGrace: cfg.RegistrationGrace,
+		PendingTooLong:    cfg.PendingTimeout,
+		Retention:         max(cfg.Retention, cfg.Window),
+		ValveMin:          cfg.ValveMin,
+		ValveFraction:     cfg.ValveFraction,
+		ValveAllow:        cfg.ValveAllow,
+	}
+	return &monitor.Cycle{
+		Manifests: &manifest.Scanner{
+			Root: cfg.Homes, Project: cfg.Project, MinUID: cfg.MinUID, Accounts: resolver,
+			WebTypes: cfg.WebTypes, Concurrency: cfg.ManifestWorkers, Timeout: cfg.ManifestTimeout,
+		},
+		Grid: &qstat.Source{
+			Argv: cfg.Qstat, Timeout: cfg.QstatTimeout, MaxOutput: cfg.QstatMaxOutput, Location: time.Local,
+		},
+		Proxy: &proxy.Source{
+			ActiveProxyFile: cfg.ActiveProxyFile, URLTemplate: cfg.ProxyListURL,
+			Timeout: cfg.ProxyTimeout, Retries: cfg.ProxyRetries,
+		},
+		StateFile: cfg.StateFile,
+		LockWait:  cfg.StateLockWait,
+		Restarter: &monitor.Restarter{
+			Template: cfg.RestartCommand, Parallel: cfg.RestartParallel, Timeout: cfg.RestartTimeout,
+		},
+		ToolLog: servicelog.Writer{Now: time.Now},
+		Policy:  policy,
+		Now:     time.Now,
+		Log:     log,
+	}
+}
+
+// audit runs one read-only cycle and prints it.
+func audit(ctx context.Context, cycle *monitor.Cycle, output string, stdout io.Writer, log zerolog.Logger) int {
+	cycle.DryRun = true
+	cycle.ToolLog = nil
+	rep, err := cycle.Run(ctx, ctx)
+	if err != nil {
+		log.Error().Err(err).Msg("audit failed")
+		return exitBadConfig
+	}
+	if output == "json" {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteTable(stdout)
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("writing the audit")
+		return exitBadConfig
+	}
+	return rep.ExitCode()
+}
+
+// lockDaemon makes sure only one acting supervisor runs against a state file
+// and that the file is one this binary understands, before any cycle.
+func lockDaemon(cfg *config.Config) (func() error, error) {
+	release, err := state.AcquireDaemonLock(cfg.StateFile + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	store, err := state.Open(cfg.StateFile, state.Options{LockTimeout: cfg.StateLockWait})
+	if err != nil {
+		release()
+		return nil, err
+	}
+	if err := store.Close(); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+func once(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log zerolog.Logger) int {
+	release, err := lockDaemon(cfg)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot use the state file")
+		return exitStateError
+	}
+	defer release()
+	kill, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	context.AfterFunc(ctx, func() {
+		time.AfterFunc(cfg.ShutdownGrace, cancel)
+	})
+	rep, err := cycle.Run(ctx, kill)
+	rep.Log(log, err)
+	if err != nil {
+		return exitStateError
+	}
+	return rep.ExitCode()
+}
+
+func daemon(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log zerolog.Logger) int {
+	release, err := lockDaemon(cfg)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot use the state file")
+		return exitStateError
+	}
+	defer release()
+	info := buildinfo.Get()
+	log.Info().Str("version", info.Version).Str("commit", info.Commit).Dur("interval", cfg.Interval).
+		Str("homes", cfg.Homes).Str("state_file", cfg.StateFile).Msg("webservicemonitor starting")
+	d := &monitor.Daemon{
+		Cycle:         cycle,
+		Interval:      cfg.Interval,
+		ShutdownGrace: cfg.ShutdownGrace,
+		OnReport:      func(rep monitor.Report, err error) { rep.Log(log, err) },
+		Fatal:         func(err error) bool { return errors.Is(err, state.ErrNewerSchema) },
+	}
+	if err := d.Run(ctx); err != nil {
+		log.Error().Err(err).Msg("webservicemonitor stopped")
+		return exitStateError
+	}
+	log.Info().Msg("webservicemonitor stopped")
+	return exitOK
+}

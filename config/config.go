@@ -1,0 +1,424 @@
+// Package config turns the YAML file and the command line into one checked
+// Config. Every key is both a YAML key and a flag of the same name; a flag
+// given on the command line wins over the file, the file over the default.
+//
+// It owns validation (unknown keys, bad durations, bad paths are refused with
+// the key named); it never starts anything.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	shellquote "github.com/kballard/go-shellquote"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the supervisor's whole configuration.
+type Config struct {
+	ConfigFile      string
+	Homes           string
+	ProjectFile     string
+	Project         string // read from ProjectFile by Load
+	MinUID          int
+	Qstat           []string
+	QstatTimeout    time.Duration
+	QstatMaxOutput  int64
+	ActiveProxyFile string
+	ProxyListURL    string
+	ProxyTimeout    time.Duration
+	ProxyRetries    int
+	RestartCommand  []string
+	RestartTimeout  time.Duration
+	RestartParallel int
+	StateFile       string
+	StateLockWait   time.Duration
+	Interval        time.Duration
+	ShutdownGrace   time.Duration
+	ManifestTimeout time.Duration
+	ManifestWorkers int
+	WebTypes        []string
+	PasswdFile      string // resolve accounts from this file instead of NSS (demos, tests)
+	AccountCacheTTL time.Duration
+	LogFormat       string // json or console
+	LogLevel        string
+
+	Budget            int
+	Window            time.Duration
+	BackoffInitial    time.Duration
+	BackoffMax        time.Duration
+	ResetAfter        time.Duration
+	RegistrationGrace time.Duration
+	PendingTimeout    time.Duration
+	Retention         time.Duration
+	ValveMin          int
+	ValveFraction     float64
+	ValveAllow        int
+
+	// Modes: command line only.
+	DryRun      bool
+	Once        bool
+	Output      string
+	CheckConfig bool
+	Version     bool
+}
+
+// key describes one setting: its name (flag and YAML key), default, help,
+// and how to parse it into the Config.
+type key struct {
+	name, def, help string
+	set             func(c *Config, v string) error
+	fileOK          bool // may appear in the YAML file (modes may not)
+}
+
+func keys() []key {
+	path := func(p func(*Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			if v != "" && !filepath.IsAbs(v) {
+				return fmt.Errorf("%q is not an absolute path", v)
+			}
+			*p(c) = filepath.Clean(v)
+			if v == "" {
+				*p(c) = ""
+			}
+			return nil
+		}
+	}
+	dur := func(p func(*Config) *time.Duration) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a duration (like 30s, 5m, 1h)", v)
+			}
+			if d < 0 {
+				return fmt.Errorf("%q is negative", v)
+			}
+			*p(c) = d
+			return nil
+		}
+	}
+	integer := func(min int, p func(*Config) *int) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%q is not an integer", v)
+			}
+			if n < min {
+				return fmt.Errorf("%d is less than %d", n, min)
+			}
+			*p(c) = n
+			return nil
+		}
+	}
+	argv := func(p func(*Config) *[]string) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			words, err := shellquote.Split(v)
+			if err != nil {
+				return fmt.Errorf("cannot split %q into arguments: %v", v, err)
+			}
+			if len(words) == 0 {
+				return errors.New("empty command")
+			}
+			if !filepath.IsAbs(words[0]) {
+				return fmt.Errorf("program %q must be an absolute path", words[0])
+			}
+			*p(c) = words
+			return nil
+		}
+	}
+	boolean := func(p func(*Config) *bool) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			*p(c) = b
+			return nil
+		}
+	}
+	return []key{
+		{"config", "", "YAML configuration file (every key is also a flag)", path(func(c *Config) *string { return &c.ConfigFile }), false},
+		{"homes", "/data/project", "root of the tool homes holding service.manifest files", path(func(c *Config) *string { return &c.Homes }), true},
+		{"project-file", "/etc/wmcs-project", "file naming the project; tool accounts are <project>.<tool>", path(func(c *Config) *string { return &c.ProjectFile }), true},
+		{"min-uid", "50000", "lowest uid a tool account may have", integer(0, func(c *Config) *int { return &c.MinUID }), true},
+		{"qstat", "/usr/bin/qstat -u '*' -xml", "grid listing command (split like a shell would, never run by one)", argv(func(c *Config) *[]string { return &c.Qstat }), true},
+		{"qstat-timeout", "30s", "deadline for the grid listing (a hung qmaster blocks qstat for minutes)", dur(func(c *Config) *time.Duration { return &c.QstatTimeout }), true},
+		{"qstat-max-output", "268435456", "largest qstat output accepted, in bytes", func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1024 {
+				return fmt.Errorf("%q is not a byte count of at least 1024", v)
+			}
+			c.QstatMaxOutput = n
+			return nil
+		}, true},
+		{"active-proxy-file", "/etc/active-proxy", "file naming the active front proxy (empty file: registration checks off)", path(func(c *Config) *string { return &c.ActiveProxyFile }), true},
+		{"proxy-list-url", "http://{proxy}:8081/list", "URL of the proxy's registration list; {proxy} is the active proxy", func(c *Config, v string) error {
+			if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+				return fmt.Errorf("%q is not an http(s) URL", v)
+			}
+			c.ProxyListURL = v
+			return nil
+		}, true},
+		{"proxy-timeout", "10s", "total deadline for reading the proxy list, retries included", dur(func(c *Config) *time.Duration { return &c.ProxyTimeout }), true},
+		{"proxy-retries", "2", "retries of a failed proxy list request", integer(0, func(c *Config) *int { return &c.ProxyRetries }), true},
+		{"restart-command", "sudo -i -u {account} /usr/bin/webservice --backend=gridengine --release={release} restart", "restart command template; placeholders {account} {tool} {web} {release} {home}", argv(func(c *Config) *[]string { return &c.RestartCommand }), true},
+		{"restart-timeout", "60s", "deadline of one restart; its whole process group is killed after it", dur(func(c *Config) *time.Duration { return &c.RestartTimeout }), true},
+		{"restart-parallel", "4", "restarts running at once", integer(1, func(c *Config) *int { return &c.RestartParallel }), true},
+		{"state-file", "/var/lib/webservicemonitor/state.db", "bbolt file holding the restart history", path(func(c *Config) *string { return &c.StateFile }), true},
+		{"state-lock-wait", "2s", "how long to wait for the state file's lock before saying who holds it", dur(func(c *Config) *time.Duration { return &c.StateLockWait }), true},
+		{"interval", "60s", "time between cycles", dur(func(c *Config) *time.Duration { return &c.Interval }), true},
+		{"shutdown-grace", "10s", "on SIGTERM, how long restarts in flight may finish before they are killed", dur(func(c *Config) *time.Duration { return &c.ShutdownGrace }), true},
+		{"manifest-timeout", "30s", "deadline for scanning all manifests", dur(func(c *Config) *time.Duration { return &c.ManifestTimeout }), true},
+		{"manifest-workers", "16", "manifests read at once (hides NFS latency)", integer(1, func(c *Config) *int { return &c.ManifestWorkers }), true},
+		{"web-types", "lighttpd,lighttpd-plain,uwsgi-python,uwsgi-plain,nodejs,generic,tomcat", "known web types (comma-separated)", func(c *Config, v string) error {
+			c.WebTypes = nil
+			for _, t := range strings.Split(v, ",") {
+				if t = strings.TrimSpace(t); t != "" {
+					c.WebTypes = append(c.WebTypes, t)
+				}
+			}
+			if len(c.WebTypes) == 0 {
+				return errors.New("no web types")
+			}
+			return nil
+		}, true},
+		{"passwd-file", "", "resolve tool accounts from this passwd(5) file instead of NSS (demos and tests)", path(func(c *Config) *string { return &c.PasswdFile }), true},
+		{"account-cache-ttl", "10m", "how long an account lookup is cached", dur(func(c *Config) *time.Duration { return &c.AccountCacheTTL }), true},
+		{"log-format", "json", "log format: json or console", oneOf(&[]string{"json", "console"}, func(c *Config) *string { return &c.LogFormat }), true},
+		{"log-level", "info", "log level: debug, info, warn, error", oneOf(&[]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel }), true},
+		{"restart-budget", "3", "restarts allowed per tool in the restart window", integer(1, func(c *Config) *int { return &c.Budget }), true},
+		{"restart-window", "60m", "sliding window the restart budget counts in", dur(func(c *Config) *time.Duration { return &c.Window }), true},
+		{"backoff-initial", "2m", "wait after a tool's first restart; doubles after each", dur(func(c *Config) *time.Duration { return &c.BackoffInitial }), true},
+		{"backoff-max", "30m", "longest wait between restarts of one tool", dur(func(c *Config) *time.Duration { return &c.BackoffMax }), true},
+		{"reset-after", "10m", "a tool seen up this long in a row has its backoff forgotten", dur(func(c *Config) *time.Duration { return &c.ResetAfter }), true},
+		{"registration-grace", "2m", "how long a fresh job may run before it must be registered with the proxy", dur(func(c *Config) *time.Duration { return &c.RegistrationGrace }), true},
+		{"pending-timeout", "10m", "a job pending longer is reported as stuck", dur(func(c *Config) *time.Duration { return &c.PendingTimeout }), true},
+		{"history-retention", "24h", "restart attempts older than this are pruned", dur(func(c *Config) *time.Duration { return &c.Retention }), true},
+		{"valve-min", "10", "the safety valve trips when more tools than max(valve-min, valve-fraction × tools) need a restart at once", integer(0, func(c *Config) *int { return &c.ValveMin }), true},
+		{"valve-fraction", "0.1", "see valve-min", func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || f > 1 {
+				return fmt.Errorf("%q is not a fraction between 0 and 1", v)
+			}
+			c.ValveFraction = f
+			return nil
+		}, true},
+		{"valve-allow", "0", "restarts still let through per cycle while the valve holds", integer(0, func(c *Config) *int { return &c.ValveAllow }), true},
+		{"dry-run", "false", "run one read-only cycle and print what would be done", boolean(func(c *Config) *bool { return &c.DryRun }), false},
+		{"once", "false", "run one acting cycle and exit", boolean(func(c *Config) *bool { return &c.Once }), false},
+		{"output", "table", "audit output: table or json", oneOf(&[]string{"table", "json"}, func(c *Config) *string { return &c.Output }), false},
+		{"check-config", "false", "validate the configuration and exit", boolean(func(c *Config) *bool { return &c.CheckConfig }), false},
+		{"version", "false", "print version, commit and Go version and exit", boolean(func(c *Config) *bool { return &c.Version }), false},
+	}
+}
+
+func oneOf(allowed *[]string, p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range *allowed {
+			if v == a {
+				*p(c) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(*allowed, ", "))
+	}
+}
+
+// flagValue adapts a key to the flag package; it records the raw value and
+// parses it later, so a file value can be overridden in the right order.
+type flagValue struct {
+	value  string
+	isBool bool
+}
+
+func (f *flagValue) String() string     { return f.value }
+func (f *flagValue) Set(v string) error { f.value = v; return nil }
+func (f *flagValue) IsBoolFlag() bool   { return f.isBool }
+
+// Load parses args (without the program name), reads the YAML file if one is
+// named, applies defaults, and checks everything. Errors name the key.
+func Load(args []string, stderr io.Writer) (*Config, error) {
+	ks := keys()
+	fs := flag.NewFlagSet("webservicemonitor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	values := map[string]*flagValue{}
+	for _, k := range ks {
+		v := &flagValue{value: k.def, isBool: k.def == "true" || k.def == "false"}
+		values[k.name] = v
+		fs.Var(v, k.name, k.help+" (default "+strconv.Quote(k.def)+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (all settings are --flags)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	raw := map[string]string{}
+	for _, k := range ks {
+		raw[k.name] = k.def
+	}
+	if file := values["config"].value; file != "" {
+		fromFile, err := readFile(file, ks)
+		if err != nil {
+			return nil, err
+		}
+		for name, v := range fromFile {
+			raw[name] = v
+		}
+	}
+	for name := range given {
+		raw[name] = values[name].value
+	}
+
+	c := &Config{}
+	for _, k := range ks {
+		if err := k.set(c, raw[k.name]); err != nil {
+			return nil, fmt.Errorf("%s: %w", k.name, err)
+		}
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readFile reads the YAML configuration: a mapping of known keys to scalars.
+func readFile(path string, ks []key) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config file: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return map[string]string{}, nil // an empty file is all defaults
+		}
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("config file %s: line %d: expected a mapping of keys to values", path, root.Line)
+	}
+	known := map[string]key{}
+	for _, k := range ks {
+		known[k.name] = k
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		kn, vn := root.Content[i], root.Content[i+1]
+		k, ok := known[kn.Value]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("config file %s: line %d: unknown key %q", path, kn.Line, kn.Value)
+		case !k.fileOK:
+			return nil, fmt.Errorf("config file %s: line %d: key %q is a command-line mode, not a setting", path, kn.Line, kn.Value)
+		case vn.Kind == yaml.SequenceNode && k.name == "web-types":
+			var items []string
+			for _, item := range vn.Content {
+				if item.Kind != yaml.ScalarNode {
+					return nil, fmt.Errorf("config file %s: line %d: %s: expected a list of strings", path, item.Line, k.name)
+				}
+				items = append(items, item.Value)
+			}
+			out[k.name] = strings.Join(items, ",")
+		case vn.Kind != yaml.ScalarNode:
+			return nil, fmt.Errorf("config file %s: line %d: %s: expected a single value", path, vn.Line, k.name)
+		default:
+			if _, dup := out[k.name]; dup {
+				return nil, fmt.Errorf("config file %s: line %d: key %q given twice", path, kn.Line, kn.Value)
+			}
+			out[k.name] = vn.Value
+		}
+	}
+	return out, nil
+}
+
+var projectName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// check validates what single keys cannot: files that must exist, the
+// project name, the restart command's placeholders.
+func (c *Config) check() error {
+	if c.Interval < time.Second {
+		return fmt.Errorf("interval: %s is shorter than 1s", c.Interval)
+	}
+	if c.Once && c.DryRun {
+		return errors.New("once: --once and --dry-run exclude each other")
+	}
+	if c.Version {
+		return nil
+	}
+	data, err := os.ReadFile(c.ProjectFile)
+	if err != nil {
+		return fmt.Errorf("project-file: %w", err)
+	}
+	c.Project = strings.TrimSpace(string(data))
+	if !projectName.MatchString(c.Project) {
+		return fmt.Errorf("project-file: %s holds %q, not a project name", c.ProjectFile, c.Project)
+	}
+	if err := checkProgram("qstat", c.Qstat[0]); err != nil {
+		return err
+	}
+	if err := checkProgram("restart-command", c.RestartCommand[0]); err != nil {
+		return err
+	}
+	if err := checkPlaceholders(c.RestartCommand); err != nil {
+		return fmt.Errorf("restart-command: %w", err)
+	}
+	if dir := filepath.Dir(c.StateFile); !isDir(dir) {
+		return fmt.Errorf("state-file: directory %s does not exist", dir)
+	}
+	if c.PasswdFile != "" {
+		if _, err := os.Stat(c.PasswdFile); err != nil {
+			return fmt.Errorf("passwd-file: %w", err)
+		}
+	}
+	if c.BackoffMax < c.BackoffInitial {
+		return fmt.Errorf("backoff-max: %s is shorter than backoff-initial %s", c.BackoffMax, c.BackoffInitial)
+	}
+	return nil
+}
+
+func checkProgram(key, prog string) error {
+	st, err := os.Stat(prog)
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s: %s is not an executable file", key, prog)
+	}
+	return nil
+}
+
+var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
+
+func checkPlaceholders(argv []string) error {
+	known := map[string]bool{"{account}": true, "{tool}": true, "{web}": true, "{release}": true, "{home}": true}
+	for _, a := range argv {
+		for _, p := range placeholder.FindAllString(a, -1) {
+			if !known[p] {
+				return fmt.Errorf("unknown placeholder %s in %q (known: {account} {tool} {web} {release} {home})", p, a)
+			}
+		}
+	}
+	return nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}

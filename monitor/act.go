@@ -1,0 +1,142 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"webservicemonitor/state"
+)
+
+// Restarter runs the restart command for the tools a plan asks for, at most
+// Parallel at once, each in its own process group under Timeout.
+type Restarter struct {
+	Template   []string      // argv with placeholders
+	Parallel   int           // restarts running at once
+	Timeout    time.Duration // per restart; the whole process group is killed after it
+	StderrTail int           // bytes of stderr kept as the failure reason
+}
+
+// Result is how one restart went.
+type Result struct {
+	Tool     string
+	Outcome  state.Outcome
+	Detail   string // exit status and stderr tail, or "" on success
+	Duration time.Duration
+}
+
+// Argv expands the template for one decision.
+func (r *Restarter) Argv(d Decision) []string {
+	repl := strings.NewReplacer(
+		"{account}", d.Account, "{tool}", d.Tool, "{web}", d.Web,
+		"{release}", d.Release, "{home}", d.Home)
+	argv := make([]string, len(r.Template))
+	for i, a := range r.Template {
+		argv[i] = repl.Replace(a)
+	}
+	return argv
+}
+
+// Restart runs the restarts. start is checked before each restart begins:
+// once it is done (shutdown requested) no new restart starts, while kill,
+// when done, ends the ones in flight. Results come back in the order of ds.
+func (r *Restarter) Restart(start, kill context.Context, ds []Decision, now func() time.Time) []Result {
+	results := make([]Result, len(ds))
+	parallel := max(r.Parallel, 1)
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		select {
+		case sem <- struct{}{}:
+		case <-start.Done():
+		}
+		if start.Err() != nil {
+			results[i] = Result{Tool: d.Tool, Outcome: state.OutcomeCancelled, Detail: "supervisor shutting down; restart not started"}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = r.run(kill, d, now)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (r *Restarter) run(ctx context.Context, d Decision, now func() time.Time) Result {
+	argv := r.Argv(d)
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A hung webservice may have children (sudo, qsub); kill the whole group.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	tail := &tailBuffer{max: max(r.StderrTail, 512)}
+	cmd.Stderr = tail
+	cmd.Stdout = tail
+
+	began := now()
+	err := cmd.Run()
+	res := Result{Tool: d.Tool, Duration: now().Sub(began)}
+	out := strings.TrimSpace(tail.String())
+	switch {
+	case err == nil:
+		res.Outcome = state.OutcomeSucceeded
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		res.Outcome = state.OutcomeTimedOut
+		res.Detail = fmt.Sprintf("%s did not finish within %s and was killed with its process group", argv[0], timeout)
+	case ctx.Err() != nil:
+		res.Outcome = state.OutcomeCancelled
+		res.Detail = "supervisor shutting down; restart killed"
+	default:
+		res.Outcome = state.OutcomeFailed
+		res.Detail = fmt.Sprintf("%s failed: %v", argv[0], err)
+		if out != "" {
+			res.Detail += ": " + out
+		}
+	}
+	// The group may outlive the leader (a child that ignored the parent's
+	// exit); make sure nothing of this restart is left behind.
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	return res
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := string(bytes.ToValidUTF8(t.buf, []byte("?")))
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,110 @@
+package monitor
+
+import (
+	"time"
+
+	"webservicemonitor/state"
+)
+
+// Action is what the supervisor does (or would do) about one tool this cycle.
+type Action string
+
+const (
+	ActionNone    Action = "none"    // up: nothing to do
+	ActionRestart Action = "restart" // down and the policy allows a restart now
+	ActionWait    Action = "wait"    // not serving, but restarting would not help now, or the state is unknown
+	ActionHold    Action = "hold"    // down, restart held back by backoff or the safety valve
+	ActionGiveUp  Action = "give-up" // down and the restart budget is spent: page a human
+	ActionSkip    Action = "skip"    // not ours to touch (bad manifest, other backend, no manifest)
+)
+
+// Reason codes: stable identifiers of why a decision was taken. The human
+// Reason sentence changes with times and counts; the code does not, so it
+// labels metrics and decides when service.log hears about a change.
+const (
+	CodeHealthy         = "healthy"
+	CodeUnchecked       = "registration-unchecked"
+	CodeNoJob           = "no-job"
+	CodeJobError        = "job-error"
+	CodeJobDeleting     = "job-deleting"
+	CodeUnregistered    = "unregistered"
+	CodeRegistering     = "registering"
+	CodePending         = "pending"
+	CodePendingTooLong  = "pending-too-long"
+	CodeHeld            = "held"
+	CodeSuspended       = "suspended"
+	CodeUnknownState    = "unknown-state"
+	CodeGridUnknown     = "grid-unknown"
+	CodeProxyUnknown    = "proxy-unknown"
+	CodeBackoff         = "backoff"
+	CodeBudgetExhausted = "budget-exhausted"
+	CodeValve           = "valve"
+	CodeOtherBackend    = "other-backend"
+	CodeProxyOnly       = "proxy-only"
+	CodeHistoryUnknown  = "history-unknown"
+)
+
+// Decision is the supervisor's verdict on one tool for one cycle. Reason is
+// the one sentence that the log, the audit, service.log and alerts all show.
+type Decision struct {
+	Tool    string
+	Web     string
+	Backend string
+	Release string
+	Account string
+	UID     int
+	GID     int
+	Home    string
+
+	// Grid view: the tool's best job, if any, and how many it has.
+	JobNumber int
+	GridState string // raw SGE letters, "" without a job
+	Queue     string
+	Jobs      int
+	Phase     Phase
+
+	// Registered is nil when registration is unknown or not checked.
+	Registered *bool
+
+	Action Action
+	Code   string
+	Reason string
+
+	// Attempts is the number of restarts in the current window, including
+	// the one this decision starts.
+	Attempts    int
+	NextRestart time.Time // when a restart is next allowed; zero when none is needed
+	DownSince   time.Time
+	GivenUp     bool // paged: the budget is spent
+
+	// Notice is a line for the tool's service.log when this decision is a
+	// change into a refusal; empty otherwise.
+	Notice string
+
+	// Record is the tool's history after this cycle (with the started
+	// attempt for a restart); RecordChanged says whether it must be written.
+	Record        state.ToolRecord
+	RecordChanged bool
+}
+
+// Up reports whether the tool's web service is serving.
+func (d Decision) Up() bool { return d.Action == ActionNone }
+
+// Down reports whether the tool is known to need a restart (whether or not
+// the policy lets it have one).
+func (d Decision) Down() bool {
+	switch d.Action {
+	case ActionRestart, ActionHold, ActionGiveUp:
+		return true
+	}
+	return false
+}
+
+// Valve is the state of the safety valve in one cycle.
+type Valve struct {
+	Tripped bool
+	Wanting int    // tools that needed a restart this cycle
+	Limit   int    // the most one cycle may restart before the valve trips
+	Allowed int    // restarts let through while tripped
+	Reason  string // empty unless tripped
+}

@@ -1,0 +1,384 @@
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"webservicemonitor/sources/manifest"
+	"webservicemonitor/sources/proxy"
+	"webservicemonitor/sources/qstat"
+	"webservicemonitor/state"
+)
+
+var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func testPolicy() Policy {
+	p := DefaultPolicy()
+	p.Jitter = 0 // exact times in the table; jitter has its own test
+	return p
+}
+
+func mf(tool, web string) manifest.Manifest {
+	return manifest.Manifest{Tool: tool, Account: "tools." + tool, UID: 50000, GID: 50000,
+		Home: "/data/project/" + tool, Web: web, Backend: "gridengine", Release: "buster"}
+}
+
+func job(n int, tool, web, letters string) qstat.Job {
+	j := qstat.Job{Number: n, Name: web + "-" + tool, Owner: "tools." + tool, State: letters, Slots: 1}
+	switch Classify(letters) {
+	case PhasePending, PhaseHeld, PhaseError:
+		j.Submitted = t0.Add(-time.Minute)
+	default:
+		j.Running = true
+		j.Started = t0.Add(-time.Hour)
+		j.Queue = "webgrid-lighttpd@node-1"
+	}
+	return j
+}
+
+func registered(tools ...string) proxy.Snapshot {
+	s := proxy.Snapshot{Proxy: "proxy-01", Enabled: true, Registrations: map[string]proxy.Registration{}}
+	for _, t := range tools {
+		s.Registrations[t] = proxy.Registration{Status: "active"}
+	}
+	return s
+}
+
+func attempts(ago ...time.Duration) state.ToolRecord {
+	var r state.ToolRecord
+	for _, a := range ago {
+		r.Attempts = append(r.Attempts, state.Attempt{At: t0.Add(-a), Outcome: state.OutcomeFailed})
+	}
+	r.BackoffStep = len(ago)
+	r.DownSince = t0.Add(-2 * time.Hour)
+	return r
+}
+
+func TestPlanSingleTool(t *testing.T) {
+	withJob := func(mod func(*qstat.Job), j qstat.Job) qstat.Job { mod(&j); return j }
+	tests := []struct {
+		name     string
+		jobs     []qstat.Job
+		proxy    proxy.Snapshot
+		proxyErr error
+		gridErr  error
+		history  state.ToolRecord
+		histErr  error
+		policy   func(*Policy)
+
+		action     Action
+		code       string
+		registered string // "true", "false" or "nil"
+		attempts   int
+		reason     string // substring
+	}{
+		{name: "running and registered", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxy: registered("a"),
+			action: ActionNone, code: CodeHealthy, registered: "true", reason: "job 1 (lighttpd-a) is running (r) and registered with proxy proxy-01"},
+		{name: "transferring and registered", jobs: []qstat.Job{job(1, "a", "lighttpd", "t")}, proxy: registered("a"),
+			action: ActionNone, code: CodeHealthy, registered: "true"},
+		{name: "restarted-running Rr", jobs: []qstat.Job{job(1, "a", "lighttpd", "Rr")}, proxy: registered("a"),
+			action: ActionNone, code: CodeHealthy},
+		{name: "running with hold hr", jobs: []qstat.Job{job(1, "a", "lighttpd", "hr")}, proxy: registered("a"),
+			action: ActionNone, code: CodeHealthy},
+		{name: "running, unregistered (seed 000)", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxy: registered(),
+			action: ActionRestart, code: CodeUnregistered, registered: "false", attempts: 1, reason: "not registered with proxy proxy-01; restart 1 of 3 in 1h0m0s"},
+		{name: "running, registration inactive", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")},
+			proxy:  proxy.Snapshot{Proxy: "p", Enabled: true, Registrations: map[string]proxy.Registration{"a": {Status: "inactive"}}},
+			action: ActionRestart, code: CodeUnregistered, registered: "false", reason: `is "inactive"`},
+		{name: "fresh job gets the registration grace", jobs: []qstat.Job{withJob(func(j *qstat.Job) { j.Started = t0.Add(-30 * time.Second) }, job(1, "a", "lighttpd", "r"))},
+			proxy: registered(), action: ActionWait, code: CodeRegistering, registered: "false"},
+		{name: "no job", proxy: registered(), action: ActionRestart, code: CodeNoJob, attempts: 1, reason: "no lighttpd-a job on the grid"},
+		{name: "job in error Eqw", jobs: []qstat.Job{job(1, "a", "lighttpd", "Eqw")}, proxy: registered(),
+			action: ActionRestart, code: CodeJobError, reason: "stuck in error state Eqw"},
+		{name: "job in error even if registered", jobs: []qstat.Job{job(1, "a", "lighttpd", "Eqw")}, proxy: registered("a"),
+			action: ActionRestart, code: CodeJobError},
+		{name: "job being deleted dr", jobs: []qstat.Job{job(1, "a", "lighttpd", "dr")}, proxy: registered("a"),
+			action: ActionRestart, code: CodeJobDeleting, reason: "being deleted (dr)"},
+		{name: "pending a minute", jobs: []qstat.Job{job(1, "a", "lighttpd", "qw")}, proxy: registered(),
+			action: ActionWait, code: CodePending, reason: "pending (qw) for 1m0s"},
+		{name: "pending too long", jobs: []qstat.Job{withJob(func(j *qstat.Job) { j.Submitted = t0.Add(-20 * time.Minute) }, job(1, "a", "lighttpd", "qw"))},
+			proxy: registered(), action: ActionWait, code: CodePendingTooLong, reason: "longer than 10m0s"},
+		{name: "held hqw", jobs: []qstat.Job{job(1, "a", "lighttpd", "hqw")}, proxy: registered(), action: ActionWait, code: CodeHeld},
+		{name: "suspended s", jobs: []qstat.Job{job(1, "a", "lighttpd", "s")}, proxy: registered("a"), action: ActionWait, code: CodeSuspended},
+		{name: "queue suspended S", jobs: []qstat.Job{job(1, "a", "lighttpd", "S")}, proxy: registered("a"), action: ActionWait, code: CodeSuspended},
+		{name: "unknown letters", jobs: []qstat.Job{job(1, "a", "lighttpd", "rz")}, proxy: registered("a"), action: ActionWait, code: CodeUnknownState},
+		{name: "same name, other owner does not count",
+			jobs:  []qstat.Job{withJob(func(j *qstat.Job) { j.Owner = "tools.mallory" }, job(1, "a", "lighttpd", "r"))},
+			proxy: registered("a"), action: ActionRestart, code: CodeNoJob},
+		{name: "job of another web type does not count", jobs: []qstat.Job{job(1, "a", "uwsgi-python", "r")}, proxy: registered("a"),
+			action: ActionRestart, code: CodeNoJob},
+		{name: "duplicate names: best job wins", jobs: []qstat.Job{job(1, "a", "lighttpd", "Eqw"), job(2, "a", "lighttpd", "r")}, proxy: registered("a"),
+			action: ActionNone, code: CodeHealthy, reason: "job 2 (lighttpd-a, one of 2 jobs of that name)"},
+		{name: "grid source failed", gridErr: errors.New("qstat exit 1"), proxy: registered(),
+			action: ActionWait, code: CodeGridUnknown, registered: "nil"},
+		{name: "proxy failed, running job", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxyErr: errors.New("500"),
+			action: ActionWait, code: CodeProxyUnknown, registered: "nil"},
+		{name: "proxy failed, no job: grid alone says down", proxyErr: errors.New("500"),
+			action: ActionRestart, code: CodeNoJob},
+		{name: "proxy checking off", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxy: proxy.Snapshot{},
+			action: ActionNone, code: CodeUnchecked, registered: "nil"},
+		{name: "backoff after one attempt", proxy: registered(), history: attempts(time.Minute),
+			action: ActionHold, code: CodeBackoff, attempts: 1, reason: "next restart not before 2026-11-21T12:01:00Z"},
+		{name: "backoff elapsed", proxy: registered(), history: attempts(3 * time.Minute),
+			action: ActionRestart, code: CodeNoJob, attempts: 2, reason: "restart 2 of 3"},
+		{name: "backoff doubles", proxy: registered(), history: attempts(10*time.Minute, 3*time.Minute),
+			action: ActionHold, code: CodeBackoff, attempts: 2, reason: "not before 2026-11-21T12:01:00Z"},
+		{name: "budget spent: give up", proxy: registered(), history: attempts(50*time.Minute, 40*time.Minute, 30*time.Minute),
+			action: ActionGiveUp, code: CodeBudgetExhausted, attempts: 3, reason: "gave up after 3 restarts in 1h0m0s; no restart before 2026-11-21T12:10:00Z"},
+		{name: "window expired: restart again", proxy: registered(), history: attempts(70*time.Minute, 40*time.Minute, 30*time.Minute),
+			action: ActionRestart, code: CodeNoJob, attempts: 3},
+		{name: "given up but pending: wait", jobs: []qstat.Job{job(1, "a", "lighttpd", "qw")}, proxy: registered(),
+			history: attempts(50*time.Minute, 40*time.Minute, 30*time.Minute), action: ActionWait, code: CodePending, attempts: 3},
+		{name: "given up, then seen up", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxy: registered("a"),
+			history: attempts(50*time.Minute, 40*time.Minute, 30*time.Minute), action: ActionNone, code: CodeHealthy, attempts: 3},
+		{name: "history unavailable", proxy: registered(), histErr: errors.New("locked"),
+			action: ActionWait, code: CodeHistoryUnknown},
+		{name: "custom budget of 1", proxy: registered(), history: attempts(30 * time.Minute), policy: func(p *Policy) { p.Budget = 1 },
+			action: ActionGiveUp, code: CodeBudgetExhausted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testPolicy()
+			if tt.policy != nil {
+				tt.policy(&p)
+			}
+			in := Inputs{
+				Manifests: manifest.Scan{Manifests: []manifest.Manifest{mf("a", "lighttpd")}},
+				Jobs:      tt.jobs, GridErr: tt.gridErr,
+				Proxy: tt.proxy, ProxyErr: tt.proxyErr,
+				History: map[string]state.ToolRecord{"a": tt.history}, HistoryErr: tt.histErr,
+				Now: t0,
+			}
+			plan := MakePlan(in, p)
+			if len(plan.Decisions) != 1 {
+				t.Fatalf("got %d decisions, want 1: %+v", len(plan.Decisions), plan.Decisions)
+			}
+			d := plan.Decisions[0]
+			if d.Action != tt.action || d.Code != tt.code {
+				t.Errorf("decision = %s/%s, want %s/%s (reason: %s)", d.Action, d.Code, tt.action, tt.code, d.Reason)
+			}
+			if tt.reason != "" && !strings.Contains(d.Reason, tt.reason) {
+				t.Errorf("reason %q does not contain %q", d.Reason, tt.reason)
+			}
+			if tt.attempts != 0 && d.Attempts != tt.attempts {
+				t.Errorf("attempts = %d, want %d", d.Attempts, tt.attempts)
+			}
+			if tt.registered != "" {
+				got := "nil"
+				if d.Registered != nil {
+					got = fmt.Sprint(*d.Registered)
+				}
+				if got != tt.registered {
+					t.Errorf("registered = %s, want %s", got, tt.registered)
+				}
+			}
+			if d.Reason == "" {
+				t.Error("empty reason")
+			}
+		})
+	}
+}
+
+func TestPlanRecords(t *testing.T) {
+	p := testPolicy()
+	base := Inputs{Manifests: manifest.Scan{Manifests: []manifest.Manifest{mf("a", "lighttpd")}}, Proxy: registered(), Now: t0, LastCycle: t0.Add(-time.Minute)}
+	decide := func(jobs []qstat.Job, reg proxy.Snapshot, rec state.ToolRecord) Decision {
+		in := base
+		in.Jobs, in.Proxy, in.History = jobs, reg, map[string]state.ToolRecord{"a": rec}
+		return MakePlan(in, p).Decisions[0]
+	}
+	up := []qstat.Job{job(1, "a", "lighttpd", "r")}
+
+	t.Run("restart records a started attempt and a backoff step", func(t *testing.T) {
+		d := decide(nil, registered(), state.ToolRecord{})
+		r := d.Record
+		if !d.RecordChanged || len(r.Attempts) != 1 || r.Attempts[0].Outcome != state.OutcomeStarted || !r.Attempts[0].At.Equal(t0) {
+			t.Fatalf("record = %+v", r)
+		}
+		if r.BackoffStep != 1 || !r.DownSince.Equal(t0) || d.Notice != "" {
+			t.Errorf("record = %+v notice %q", r, d.Notice)
+		}
+	})
+	t.Run("going down remembers the last cycle it was up", func(t *testing.T) {
+		d := decide(nil, registered(), state.ToolRecord{UpSince: t0.Add(-time.Hour), LastSeenUp: t0.Add(-time.Hour)})
+		if !d.Record.LastSeenUp.Equal(t0.Add(-time.Minute)) || !d.Record.UpSince.IsZero() {
+			t.Errorf("record = %+v", d.Record)
+		}
+	})
+	t.Run("a stable up tool writes nothing", func(t *testing.T) {
+		rec := state.ToolRecord{UpSince: t0.Add(-time.Hour), LastSeenUp: t0.Add(-time.Hour)}
+		if d := decide(up, registered("a"), rec); d.RecordChanged {
+			t.Errorf("record changed: %+v", d.Record)
+		}
+	})
+	t.Run("up long enough forgets the backoff", func(t *testing.T) {
+		rec := attempts(30 * time.Minute)
+		rec.DownSince, rec.UpSince = time.Time{}, t0.Add(-15*time.Minute)
+		d := decide(up, registered("a"), rec)
+		if d.Record.BackoffStep != 0 || len(d.Record.Attempts) != 1 {
+			t.Errorf("record = %+v", d.Record)
+		}
+	})
+	t.Run("up briefly keeps the backoff", func(t *testing.T) {
+		rec := attempts(30 * time.Minute)
+		rec.DownSince, rec.UpSince = time.Time{}, t0.Add(-5*time.Minute)
+		if d := decide(up, registered("a"), rec); d.Record.BackoffStep != 1 {
+			t.Errorf("record = %+v", d.Record)
+		}
+	})
+	t.Run("give-up is noted once", func(t *testing.T) {
+		rec := attempts(50*time.Minute, 40*time.Minute, 30*time.Minute)
+		d := decide(nil, registered(), rec)
+		if d.Action != ActionGiveUp || d.Notice == "" || !d.Record.GivenUpAt.Equal(t0) || !d.GivenUp {
+			t.Fatalf("first give-up: %s notice %q record %+v", d.Action, d.Notice, d.Record)
+		}
+		again := decide(nil, registered(), d.Record)
+		if again.Notice != "" || again.RecordChanged {
+			t.Errorf("second give-up: notice %q changed %v", again.Notice, again.RecordChanged)
+		}
+		back := decide(up, registered("a"), d.Record)
+		if !back.Record.GivenUpAt.IsZero() || back.Record.Notice != "" {
+			t.Errorf("back up: %+v", back.Record)
+		}
+	})
+	t.Run("attempts past the retention are pruned", func(t *testing.T) {
+		rec := attempts(30*time.Hour, 2*time.Hour)
+		d := decide(up, registered("a"), rec)
+		if len(d.Record.Attempts) != 1 || !d.RecordChanged {
+			t.Errorf("record = %+v", d.Record)
+		}
+	})
+}
+
+func TestPlanOtherTools(t *testing.T) {
+	k8s := mf("k", "uwsgi-python")
+	k8s.Backend = "kubernetes"
+	stopped := mf("s", "")
+	in := Inputs{
+		Manifests: manifest.Scan{
+			Manifests: []manifest.Manifest{k8s, stopped},
+			Skipped: []manifest.Skipped{{Tool: "bad", Home: "/data/project/bad", Code: manifest.ReasonInvalidYAML,
+				Reason: "/data/project/bad/service.manifest: invalid YAML", Account: &manifest.Owner{Name: "tools.bad", UID: 50001, GID: 50001}}},
+		},
+		Proxy: registered("k", "ghost", "s"),
+		Now:   t0,
+	}
+	plan := MakePlan(in, testPolicy())
+	got := map[string]string{}
+	for _, d := range plan.Decisions {
+		got[d.Tool] = string(d.Action) + "/" + d.Code
+		if d.Action == ActionRestart {
+			t.Errorf("%s restarted", d.Tool)
+		}
+	}
+	want := map[string]string{
+		"k":     "skip/" + CodeOtherBackend,
+		"bad":   "skip/" + manifest.ReasonInvalidYAML,
+		"ghost": "skip/" + CodeProxyOnly,
+		"s":     "skip/" + CodeProxyOnly,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("decisions = %v, want %v", got, want)
+	}
+	if plan.Desired != 0 {
+		t.Errorf("desired = %d, want 0", plan.Desired)
+	}
+	for _, d := range plan.Decisions {
+		if d.Tool == "bad" && (d.Notice == "" || d.Account != "tools.bad") {
+			t.Errorf("skipped manifest not told to its tool: %+v", d)
+		}
+	}
+}
+
+func TestPlanValve(t *testing.T) {
+	tests := []struct {
+		name          string
+		desired, down int
+		min           int
+		fraction      float64
+		allow         int
+		wantTripped   bool
+		wantRestarts  int
+	}{
+		{"few down", 100, 5, 10, 0.1, 0, false, 5},
+		{"exactly at the limit", 100, 10, 10, 0.1, 0, false, 10},
+		{"one over", 100, 11, 10, 0.1, 0, true, 0},
+		{"fraction wins on a big platform", 1000, 100, 10, 0.1, 0, false, 100},
+		{"fraction exceeded on a big platform", 1000, 101, 10, 0.1, 0, true, 0},
+		{"failover: everything unregistered", 50, 50, 10, 0.1, 0, true, 0},
+		{"valve lets a few through", 50, 50, 10, 0.1, 3, true, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testPolicy()
+			p.ValveMin, p.ValveFraction, p.ValveAllow = tt.min, tt.fraction, tt.allow
+			in := Inputs{Proxy: registered(), Now: t0}
+			for i := range tt.desired {
+				tool := fmt.Sprintf("t%04d", i)
+				in.Manifests.Manifests = append(in.Manifests.Manifests, mf(tool, "lighttpd"))
+				in.Jobs = append(in.Jobs, job(i+1, tool, "lighttpd", "r"))
+				if i >= tt.down {
+					in.Proxy.Registrations[tool] = proxy.Registration{Status: "active"}
+				}
+			}
+			plan := MakePlan(in, p)
+			if plan.Valve.Tripped != tt.wantTripped || len(plan.Restarts()) != tt.wantRestarts {
+				t.Fatalf("valve %+v, %d restarts; want tripped=%v, %d restarts", plan.Valve, len(plan.Restarts()), tt.wantTripped, tt.wantRestarts)
+			}
+			if tt.wantTripped {
+				held := 0
+				for _, d := range plan.Decisions {
+					if d.Code == CodeValve {
+						held++
+						if d.Notice != "" || len(d.Record.Attempts) != 0 {
+							t.Fatalf("valve hold wrote a notice or an attempt: %+v", d)
+						}
+						if !strings.Contains(d.Reason, "safety valve") {
+							t.Fatalf("reason %q", d.Reason)
+						}
+					}
+				}
+				if held != tt.down-tt.allow {
+					t.Errorf("held %d, want %d", held, tt.down-tt.allow)
+				}
+			}
+		})
+	}
+}
+
+func TestBackoffJitter(t *testing.T) {
+	p := DefaultPolicy()
+	seen := map[time.Duration]bool{}
+	for i := range 50 {
+		last := t0.Add(time.Duration(i) * time.Second)
+		d := p.backoffDelay(fmt.Sprintf("tool%d", i), 1, last)
+		if d < 90*time.Second || d > 150*time.Second {
+			t.Fatalf("delay %s outside 2m ±25%%", d)
+		}
+		if d != p.backoffDelay(fmt.Sprintf("tool%d", i), 1, last) {
+			t.Fatal("jitter is not deterministic")
+		}
+		seen[d] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("jitter spreads too little: %d distinct delays", len(seen))
+	}
+	if d := p.backoffDelay("x", 20, t0); d > time.Duration(float64(p.BackoffMax)*1.25) {
+		t.Errorf("delay %s over the cap", d)
+	}
+}
+
+func TestPlanIsLinearInJobs(t *testing.T) {
+	// A tool's job is one map lookup: unrelated jobs must not change a decision.
+	in := Inputs{Manifests: manifest.Scan{Manifests: []manifest.Manifest{mf("a", "lighttpd")}}, Proxy: registered("a"), Now: t0}
+	for i := range 10000 {
+		in.Jobs = append(in.Jobs, job(i+10, fmt.Sprintf("other%d", i), "lighttpd", "r"))
+	}
+	in.Jobs = append(in.Jobs, job(1, "a", "lighttpd", "r"))
+	if d := MakePlan(in, testPolicy()).Decisions[0]; d.Action != ActionNone {
+		t.Errorf("got %s: %s", d.Action, d.Reason)
+	}
+}

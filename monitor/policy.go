@@ -1,0 +1,91 @@
+package monitor
+
+import (
+	"hash/fnv"
+	"strconv"
+	"time"
+
+	"webservicemonitor/state"
+)
+
+// Policy is the restart policy: a per-tool window budget with exponential
+// backoff between attempts, and a global safety valve.
+type Policy struct {
+	Budget            int           // restarts allowed per tool in Window
+	Window            time.Duration // sliding window the budget counts in
+	BackoffInitial    time.Duration // delay after the first attempt; doubles after each
+	BackoffMax        time.Duration // cap on that delay
+	Jitter            float64       // ±fraction applied to each delay, so tools spread out
+	ResetAfter        time.Duration // seen up this long in a row: backoff forgotten
+	RegistrationGrace time.Duration // a fresh job gets this long to register with the proxy
+	PendingTooLong    time.Duration // a job pending longer is reported as stuck
+	Retention         time.Duration // attempts older than this are pruned from the state
+	ValveMin          int           // the valve trips above max(ValveMin, ValveFraction × desired tools)
+	ValveFraction     float64
+	ValveAllow        int // restarts still let through per cycle while the valve holds
+}
+
+// DefaultPolicy is the old monitor's budget (3 restarts an hour) with the
+// backoff and valve it lacked.
+func DefaultPolicy() Policy {
+	return Policy{
+		Budget:            3,
+		Window:            60 * time.Minute,
+		BackoffInitial:    2 * time.Minute,
+		BackoffMax:        30 * time.Minute,
+		Jitter:            0.25,
+		ResetAfter:        10 * time.Minute,
+		RegistrationGrace: 2 * time.Minute,
+		PendingTooLong:    10 * time.Minute,
+		Retention:         24 * time.Hour,
+		ValveMin:          10,
+		ValveFraction:     0.10,
+		ValveAllow:        0,
+	}
+}
+
+// backoffDelay is the wait after the step-th attempt since the last reset
+// (step >= 1). The jitter is derived from the tool and the attempt time rather
+// than a random source, so the planner stays a pure function and a replayed
+// cycle decides the same.
+func (p Policy) backoffDelay(tool string, step int, last time.Time) time.Duration {
+	if step < 1 || p.BackoffInitial <= 0 {
+		return 0
+	}
+	d := p.BackoffInitial
+	for i := 1; i < step && d < p.BackoffMax; i++ {
+		d *= 2
+	}
+	if p.BackoffMax > 0 && d > p.BackoffMax {
+		d = p.BackoffMax
+	}
+	if p.Jitter > 0 {
+		h := fnv.New64a()
+		h.Write([]byte(tool))
+		h.Write([]byte(strconv.FormatInt(last.UnixNano(), 10)))
+		u := float64(h.Sum64()%10000) / 10000 // [0,1)
+		d = time.Duration(float64(d) * (1 + p.Jitter*(2*u-1)))
+	}
+	return d
+}
+
+// attemptsSince returns the attempts strictly after t (attempts are stored
+// oldest first).
+func attemptsSince(attempts []state.Attempt, t time.Time) []state.Attempt {
+	for i, a := range attempts {
+		if a.At.After(t) {
+			return attempts[i:]
+		}
+	}
+	return nil
+}
+
+// valveLimit is how many restarts one cycle may ask for before the valve
+// trips.
+func (p Policy) valveLimit(desired int) int {
+	limit := int(p.ValveFraction * float64(desired))
+	if limit < p.ValveMin {
+		limit = p.ValveMin
+	}
+	return limit
+}

@@ -1,0 +1,219 @@
+package monitor
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// jsonReport is the --output json shape; other tools rely on its names.
+type jsonReport struct {
+	GeneratedAt time.Time             `json:"generated_at"`
+	DryRun      bool                  `json:"dry_run"`
+	Sources     map[string]jsonSource `json:"sources"`
+	Valve       jsonValve             `json:"valve"`
+	Summary     map[string]int        `json:"summary"`
+	Tools       []jsonTool            `json:"tools"`
+}
+
+type jsonSource struct {
+	Status     string  `json:"status"` // "ok" or "error"
+	Error      *string `json:"error"`
+	Items      int     `json:"items"`
+	DurationMS int64   `json:"duration_ms"`
+	Note       string  `json:"note,omitempty"`
+}
+
+type jsonValve struct {
+	Tripped bool   `json:"tripped"`
+	Wanting int    `json:"wanting"`
+	Limit   int    `json:"limit"`
+	Allowed int    `json:"allowed"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+type jsonTool struct {
+	Tool        string     `json:"tool"`
+	Web         string     `json:"web"`
+	Backend     string     `json:"backend,omitempty"`
+	Job         int        `json:"job,omitempty"`
+	GridState   string     `json:"grid_state"`
+	Phase       Phase      `json:"phase,omitempty"`
+	Queue       string     `json:"queue,omitempty"`
+	Registered  *bool      `json:"registered"`
+	Action      Action     `json:"action"`
+	Code        string     `json:"code"`
+	Reason      string     `json:"reason"`
+	Attempts    int        `json:"attempts"`
+	NextRestart *time.Time `json:"next_restart"`
+	DownSince   *time.Time `json:"down_since"`
+	GivenUp     bool       `json:"given_up"`
+	Outcome     string     `json:"outcome,omitempty"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// Summary counts the decisions by action, plus desired and up.
+func (r Report) Summary() map[string]int {
+	s := map[string]int{"desired": r.Plan.Desired}
+	for _, a := range []Action{ActionNone, ActionRestart, ActionWait, ActionHold, ActionGiveUp, ActionSkip} {
+		s[string(a)] = 0
+	}
+	for _, d := range r.Plan.Decisions {
+		s[string(d.Action)]++
+	}
+	return s
+}
+
+// WriteJSON writes the report as one JSON object.
+func (r Report) WriteJSON(w io.Writer) error {
+	out := jsonReport{
+		GeneratedAt: r.Started.UTC(),
+		DryRun:      r.DryRun,
+		Sources:     map[string]jsonSource{},
+		Valve:       jsonValve(r.Plan.Valve),
+		Summary:     r.Summary(),
+		Tools:       make([]jsonTool, 0, len(r.Plan.Decisions)),
+	}
+	for _, s := range r.Sources {
+		js := jsonSource{Status: "ok", Items: s.Items, DurationMS: s.Duration.Milliseconds(), Note: s.Note}
+		if s.Err != nil {
+			msg := s.Err.Error()
+			js.Status, js.Error = "error", &msg
+		}
+		out.Sources[s.Name] = js
+	}
+	outcomes := r.outcomes()
+	for _, d := range r.Plan.Decisions {
+		out.Tools = append(out.Tools, jsonTool{
+			Tool: d.Tool, Web: d.Web, Backend: d.Backend, Job: d.JobNumber, GridState: d.GridState,
+			Phase: d.Phase, Queue: d.Queue, Registered: d.Registered, Action: d.Action, Code: d.Code,
+			Reason: d.Reason, Attempts: d.Attempts, NextRestart: optTime(d.NextRestart),
+			DownSince: optTime(d.DownSince), GivenUp: d.GivenUp, Outcome: outcomes[d.Tool],
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func (r Report) outcomes() map[string]string {
+	m := make(map[string]string, len(r.Results))
+	for _, res := range r.Results {
+		m[res.Tool] = string(res.Outcome)
+	}
+	return m
+}
+
+// WriteTable writes the report as the audit table admins read.
+func (r Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tSTATUS\tITEMS\tTIME\tDETAIL")
+	for _, s := range r.Sources {
+		status, detail := "ok", s.Note
+		if s.Err != nil {
+			status, detail = "FAILED", s.Err.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Name, status, s.Items, s.Duration.Round(time.Millisecond), detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TOOL\tWEB\tGRID\tPROXY\tDECISION\tATTEMPTS\tNEXT RESTART\tREASON")
+	for _, d := range r.Plan.Decisions {
+		grid := "-"
+		if d.GridState != "" {
+			grid = fmt.Sprintf("%s (%d)", d.GridState, d.JobNumber)
+		}
+		reg := "?"
+		if d.Registered != nil {
+			reg = map[bool]string{true: "registered", false: "missing"}[*d.Registered]
+		}
+		next := "-"
+		if !d.NextRestart.IsZero() {
+			next = d.NextRestart.UTC().Format("15:04:05")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
+			d.Tool, dash(d.Web), grid, reg, d.Action, d.Attempts, next, d.Reason)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if r.Plan.Valve.Tripped {
+		fmt.Fprintln(w, "VALVE: "+r.Plan.Valve.Reason)
+	}
+	s := r.Summary()
+	fmt.Fprintf(w, "%d desired grid web services: %d up, %d to restart, %d waiting, %d held, %d given up; %d skipped\n",
+		s["desired"], s[string(ActionNone)], s[string(ActionRestart)], s[string(ActionWait)],
+		s[string(ActionHold)], s[string(ActionGiveUp)], s[string(ActionSkip)])
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.ReplaceAll(s, "\t", " ")
+}
+
+// Log writes the report to the log: one line per tool that is not simply up
+// (at debug for those that are), one per failed source, and a summary.
+func (r Report) Log(log zerolog.Logger, err error) {
+	for _, s := range r.Sources {
+		if s.Err != nil {
+			log.Error().Str("source", s.Name).Err(s.Err).Msg("source failed: nothing is restarted on its account")
+		}
+	}
+	if r.Plan.Valve.Tripped {
+		log.Error().Int("wanting", r.Plan.Valve.Wanting).Int("limit", r.Plan.Valve.Limit).Msg(r.Plan.Valve.Reason)
+	}
+	outcomes := r.outcomes()
+	for _, d := range r.Plan.Decisions {
+		ev := log.Info()
+		switch d.Action {
+		case ActionNone:
+			ev = log.Debug()
+		case ActionGiveUp:
+			ev = log.Warn()
+		}
+		ev = ev.Str("tool", d.Tool).Str("web", d.Web).Str("grid_state", d.GridState).
+			Str("action", string(d.Action)).Str("code", d.Code).Int("attempts", d.Attempts)
+		if d.Registered != nil {
+			ev = ev.Bool("registered", *d.Registered)
+		}
+		if o, ok := outcomes[d.Tool]; ok {
+			ev = ev.Str("outcome", o)
+		}
+		ev.Msg(d.Reason)
+	}
+	for _, res := range r.Results {
+		if res.Detail != "" {
+			log.Warn().Str("tool", res.Tool).Str("outcome", string(res.Outcome)).Dur("took", res.Duration).Msg(res.Detail)
+		}
+	}
+	s := r.Summary()
+	ev := log.Info()
+	if err != nil {
+		ev = log.Error().Err(err)
+	}
+	ev.Bool("dry_run", r.DryRun).Int("desired", s["desired"]).Int("up", s[string(ActionNone)]).
+		Int("restart", s[string(ActionRestart)]).Int("wait", s[string(ActionWait)]).
+		Int("hold", s[string(ActionHold)]).Int("give_up", s[string(ActionGiveUp)]).
+		Int("skip", s[string(ActionSkip)]).Dur("took", r.Finished.Sub(r.Started)).
+		Msg("cycle finished")
+}

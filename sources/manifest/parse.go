@@ -1,0 +1,237 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxVersion is the newest manifest version this supervisor understands.
+const MaxVersion = 4
+
+// Defaults for keys a manifest may leave out, as webservice itself assumes.
+const (
+	DefaultBackend = "gridengine"
+	DefaultRelease = "stretch"
+)
+
+// DefaultWebTypes returns the web types webservice can start on the grid.
+// A fresh slice each call, so no caller can change another's list.
+func DefaultWebTypes() []string {
+	return []string{"lighttpd", "lighttpd-plain", "uwsgi-python", "uwsgi-plain", "nodejs", "generic", "tomcat"}
+}
+
+// releasePattern keeps the release safe to pass on a command line.
+var releasePattern = regexp.MustCompile(`^[a-z][a-z0-9]{1,31}$`)
+
+// Fields are the keys of one manifest file, with defaults applied.
+type Fields struct {
+	Version      int    // 0 when absent
+	Web          string // "" when absent: no web service requested
+	Backend      string // DefaultBackend when absent
+	Release      string // DefaultRelease when absent
+	Distribution string // legacy, reported only
+}
+
+// ParseError is why a manifest file was refused.
+type ParseError struct {
+	Code   string // one of the Reason* constants
+	Reason string // full sentence, starting with the file's path
+}
+
+func (e *ParseError) Error() string { return e.Reason }
+
+// Parse checks the content of the manifest at path (path only names the file
+// in reasons) and returns its fields, or a *ParseError.
+//
+// The document must be a single YAML mapping. Anything else — an empty file
+// or one with only comments, a list, a scalar, several documents — is
+// ReasonInvalidYAML, since the file is not a manifest in shape at all;
+// ReasonBadField is kept for a known key whose value has the wrong type.
+// Anchors and aliases are refused outright (ReasonInvalidYAML): webservice
+// never writes them, and refusing them is what keeps an alias bomb from
+// costing anything. A known key with a null value counts as absent, as it
+// does for webservice's own Python reader (dict.get). Unknown keys are
+// tolerated; a known key given twice is ReasonBadField.
+func Parse(path string, data []byte, webTypes []string) (Fields, error) {
+	if webTypes == nil {
+		webTypes = DefaultWebTypes()
+	}
+	refuse := func(code, format string, args ...any) (Fields, error) {
+		return Fields{}, &ParseError{Code: code, Reason: displayPath(path) + ": " + fmt.Sprintf(format, args...)}
+	}
+
+	if !utf8.Valid(data) {
+		off := invalidUTF8Offset(data)
+		return refuse(ReasonInvalidYAML, "is not valid UTF-8 (byte 0x%02x at offset %d)", data[off], off)
+	}
+	root, err := decodeSingleDocument(data)
+	if err != nil {
+		return refuse(ReasonInvalidYAML, "is not valid YAML: %v", err)
+	}
+	if root == nil {
+		return refuse(ReasonInvalidYAML, "holds no YAML document, want a mapping of manifest keys")
+	}
+	if n := findAnchorOrAlias(root); n != nil {
+		return refuse(ReasonInvalidYAML, "uses a YAML anchor or alias (line %d), which manifests never contain", n.Line)
+	}
+	if root.Kind != yaml.MappingNode {
+		return refuse(ReasonInvalidYAML, "is a YAML %s, want a mapping of manifest keys", kindName(root))
+	}
+
+	f := Fields{Backend: DefaultBackend, Release: DefaultRelease}
+	seen := make(map[string]bool)
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			continue // not one of ours; unknown keys are tolerated
+		}
+		key := k.Value
+		switch key {
+		case "version", "web", "backend", "release", "distribution":
+		default:
+			continue
+		}
+		if seen[key] {
+			return refuse(ReasonBadField, "key %q appears more than once (line %d)", key, k.Line)
+		}
+		seen[key] = true
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+			continue
+		}
+
+		if key == "version" {
+			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+				return refuse(ReasonBadField, "key %q must be an integer, not a YAML %s (line %d)", key, kindName(v), v.Line)
+			}
+			var n int
+			if err := v.Decode(&n); err != nil || n < 0 {
+				return refuse(ReasonBadField, "key %q must be a non-negative integer, not %q (line %d)", key, v.Value, v.Line)
+			}
+			f.Version = n
+			continue
+		}
+
+		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+			return refuse(ReasonBadField, "key %q must be a string, not a YAML %s (line %d)", key, kindName(v), v.Line)
+		}
+		switch key {
+		case "web":
+			if v.Value == "" {
+				return refuse(ReasonUnknownWeb, "web type %q is not a known web type (leave the key out for no web service)", v.Value)
+			}
+			f.Web = v.Value
+		case "backend":
+			f.Backend = v.Value
+		case "release":
+			f.Release = v.Value
+		case "distribution":
+			f.Distribution = v.Value
+		}
+	}
+
+	// Checked after every key is read, so the version is judged first: a
+	// newer manifest may well use web types or releases we do not know.
+	if f.Version > MaxVersion {
+		return refuse(ReasonVersion, "manifest version %d is newer than this supervisor understands (%d)", f.Version, MaxVersion)
+	}
+	if f.Web != "" && !slices.Contains(webTypes, f.Web) {
+		return refuse(ReasonUnknownWeb, "web type %q is not a known web type", f.Web)
+	}
+	if !releasePattern.MatchString(f.Release) {
+		return refuse(ReasonBadRelease, "release %q is not a release name (a lowercase letter, then 1 to 31 lowercase letters or digits)", f.Release)
+	}
+	return f, nil
+}
+
+// decodeSingleDocument parses data into a node tree without building any Go
+// values from it, so aliases are not expanded. It returns nil for a stream
+// with no document, and refuses a second document rather than ignore it.
+func decodeSingleDocument(data []byte) (root *yaml.Node, err error) {
+	// A parser panic on hostile input must cost one manifest, not the daemon.
+	defer func() {
+		if r := recover(); r != nil {
+			root, err = nil, fmt.Errorf("YAML parser failed: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, err
+	default:
+		return nil, fmt.Errorf("holds more than one YAML document (the second starts at line %d)", extra.Line)
+	}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		return doc.Content[0], nil
+	}
+	return &doc, nil
+}
+
+// findAnchorOrAlias returns the first node that declares an anchor or is an
+// alias. It never follows an alias, so it runs in time linear in the file.
+func findAnchorOrAlias(n *yaml.Node) *yaml.Node {
+	if n.Anchor != "" || n.Kind == yaml.AliasNode {
+		return n
+	}
+	for _, c := range n.Content {
+		if found := findAnchorOrAlias(c); found != nil {
+			return found
+		}
+	}
+	return nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.AliasNode:
+		return "alias"
+	case yaml.DocumentNode:
+		return "document"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str":
+			return "string"
+		case "!!int":
+			return "integer"
+		case "!!float":
+			return "float"
+		case "!!bool":
+			return "boolean"
+		case "!!null":
+			return "null"
+		default:
+			return fmt.Sprintf("scalar tagged %q", n.Tag)
+		}
+	}
+	return "node"
+}
+
+func invalidUTF8Offset(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return 0
+}

@@ -1,0 +1,194 @@
+package manifest
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fixtures maps each file in testdata/ to what Parse must make of it: a
+// Reason* code, or "" with the fields it must return.
+var fixtures = map[string]struct {
+	code   string
+	fields Fields
+	reason string // substring the reason must contain, after the path
+}{
+	"valid-lighttpd-buster.yaml":        {fields: Fields{Version: 4, Web: "lighttpd", Backend: "gridengine", Release: "buster", Distribution: "debian"}},
+	"valid-uwsgi-python-defaults.yaml":  {fields: Fields{Web: "uwsgi-python", Backend: "gridengine", Release: "stretch"}},
+	"valid-unknown-keys-tolerated.yaml": {fields: Fields{Version: 3, Web: "nodejs", Backend: "gridengine", Release: "stretch"}},
+	"valid-stopped-no-web.yaml":         {fields: Fields{Version: 4, Backend: "gridengine", Release: "stretch"}},
+	"valid-kubernetes-backend.yaml":     {fields: Fields{Version: 4, Web: "generic", Backend: "kubernetes", Release: "stretch"}},
+	"valid-quoted-tomcat.yaml":          {fields: Fields{Version: 2, Web: "tomcat", Backend: "gridengine", Release: "bullseye"}},
+	"valid-null-web-is-absent.yaml":     {fields: Fields{Version: 4, Backend: "gridengine", Release: "stretch"}},
+
+	"invalid-yaml-syntax.yaml":           {code: ReasonInvalidYAML, reason: "is not valid YAML: yaml: line"},
+	"invalid-yaml-list.yaml":             {code: ReasonInvalidYAML, reason: "is a YAML list, want a mapping"},
+	"invalid-yaml-scalar.yaml":           {code: ReasonInvalidYAML, reason: "is a YAML string, want a mapping"},
+	"invalid-yaml-only-comments.yaml":    {code: ReasonInvalidYAML, reason: "holds no YAML document"},
+	"invalid-yaml-non-utf8.yaml":         {code: ReasonInvalidYAML, reason: "is not valid UTF-8 (byte 0xff at offset 106)"},
+	"invalid-yaml-two-documents.yaml":    {code: ReasonInvalidYAML, reason: "more than one YAML document"},
+	"invalid-yaml-anchor-and-alias.yaml": {code: ReasonInvalidYAML, reason: "anchor or alias (line 3)"},
+	"invalid-yaml-billion-laughs.yaml":   {code: ReasonInvalidYAML, reason: "anchor or alias (line 2)"},
+	"unknown-web-quote.yaml":             {code: ReasonUnknownWeb, reason: `web type "lighttpd'" is not a known web type`},
+	"unknown-web-apache.yaml":            {code: ReasonUnknownWeb, reason: `web type "apache" is not a known web type`},
+	"unknown-web-empty-string.yaml":      {code: ReasonUnknownWeb, reason: `web type "" is not`},
+	"bad-field-web-list.yaml":            {code: ReasonBadField, reason: `key "web" must be a string, not a YAML list`},
+	"bad-field-web-integer.yaml":         {code: ReasonBadField, reason: `key "web" must be a string, not a YAML integer`},
+	"bad-field-version-string.yaml":      {code: ReasonBadField, reason: `key "version" must be an integer, not a YAML string`},
+	"bad-field-version-float.yaml":       {code: ReasonBadField, reason: `key "version" must be an integer, not a YAML float`},
+	"bad-field-version-negative.yaml":    {code: ReasonBadField, reason: `key "version" must be a non-negative integer, not "-1"`},
+	"bad-field-release-integer.yaml":     {code: ReasonBadField, reason: `key "release" must be a string`},
+	"bad-field-backend-mapping.yaml":     {code: ReasonBadField, reason: `key "backend" must be a string, not a YAML mapping`},
+	"bad-field-duplicate-web.yaml":       {code: ReasonBadField, reason: `key "web" appears more than once (line 4)`},
+	"bad-release-dotdot.yaml":            {code: ReasonBadRelease, reason: `release "../x" is not a release name`},
+	"bad-release-shell.yaml":             {code: ReasonBadRelease, reason: `release "buster; rm" is not a release name`},
+	"bad-release-uppercase.yaml":         {code: ReasonBadRelease, reason: `release "Buster"`},
+	"version-newer.yaml":                 {code: ReasonVersion, reason: "manifest version 5 is newer than this supervisor understands (4)"},
+}
+
+func TestParseFixtures(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		if _, ok := fixtures[filepath.Base(file)]; !ok {
+			t.Errorf("fixture %s has no expectation in the fixtures table", file)
+		}
+	}
+	for name, want := range fixtures {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			const path = "/data/project/foo/service.manifest"
+			got, err := Parse(path, data, nil)
+			if want.code == "" {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				if got != want.fields {
+					t.Errorf("got %+v, want %+v", got, want.fields)
+				}
+				return
+			}
+			pe, ok := err.(*ParseError)
+			if !ok {
+				t.Fatalf("error = %v (%T), want *ParseError with code %s", err, err, want.code)
+			}
+			if pe.Code != want.code {
+				t.Errorf("code = %s, want %s (reason: %s)", pe.Code, want.code, pe.Reason)
+			}
+			if !strings.HasPrefix(pe.Reason, path+": ") || !strings.Contains(pe.Reason, want.reason) {
+				t.Errorf("reason = %q, want it to start with the path and contain %q", pe.Reason, want.reason)
+			}
+		})
+	}
+}
+
+func TestParseWebTypes(t *testing.T) {
+	data := []byte("web: lighttpd\n")
+	if _, err := Parse("m", data, []string{"nodejs"}); err == nil || err.(*ParseError).Code != ReasonUnknownWeb {
+		t.Errorf("lighttpd with only nodejs known: error = %v, want %s", err, ReasonUnknownWeb)
+	}
+	if f, err := Parse("m", []byte("web: nodejs\n"), []string{"nodejs"}); err != nil || f.Web != "nodejs" {
+		t.Errorf("nodejs with nodejs known: got %+v, %v", f, err)
+	}
+	for _, web := range DefaultWebTypes() {
+		if _, err := Parse("m", []byte("web: "+web+"\n"), nil); err != nil {
+			t.Errorf("default web type %s refused: %v", web, err)
+		}
+	}
+}
+
+func TestParseQuotesUnsafePath(t *testing.T) {
+	_, err := Parse("/data/project/a\nb/service.manifest", []byte("- x\n"), nil)
+	if err == nil || !strings.HasPrefix(err.Error(), `"/data/project/a\nb/service.manifest": `) {
+		t.Errorf("reason = %v, want the path quoted", err)
+	}
+}
+
+func TestParseBillionLaughsIsFast(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "invalid-yaml-billion-laughs.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A bigger bomb than the fixture: 9^20 strings if expanded.
+	var b strings.Builder
+	b.WriteString("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	for i := 1; i <= 20; i++ {
+		ref := "*a" + strconv.Itoa(i-1)
+		b.WriteString("a" + strconv.Itoa(i) + ": &a" + strconv.Itoa(i) + " [" + strings.Repeat(ref+",", 8) + ref + "]\n")
+	}
+	for _, doc := range [][]byte{data, []byte(b.String())} {
+		start := time.Now()
+		_, err := Parse("m", doc, nil)
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("Parse took %v on an alias bomb", d)
+		}
+		if err == nil || err.(*ParseError).Code != ReasonInvalidYAML {
+			t.Errorf("error = %v, want %s", err, ReasonInvalidYAML)
+		}
+	}
+}
+
+func FuzzParseManifest(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	codes := []string{ReasonInvalidYAML, ReasonBadField, ReasonUnknownWeb, ReasonBadRelease, ReasonVersion}
+	const path = "/data/project/fuzz/service.manifest"
+	f.Fuzz(func(t *testing.T, data []byte) {
+		type res struct {
+			f   Fields
+			err error
+		}
+		ch := make(chan res, 1)
+		go func() { f, err := Parse(path, data, nil); ch <- res{f, err} }()
+		var r res
+		select {
+		case r = <-ch:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("HANG on %q", data)
+		}
+		got, err := r.f, r.err
+		if err != nil {
+			pe, ok := err.(*ParseError)
+			if !ok {
+				t.Fatalf("error %v is a %T, want *ParseError", err, err)
+			}
+			if !slices.Contains(codes, pe.Code) {
+				t.Fatalf("code %q is not one Parse may return", pe.Code)
+			}
+			if !strings.HasPrefix(pe.Reason, path+": ") {
+				t.Fatalf("reason %q does not start with the path", pe.Reason)
+			}
+			if (got != Fields{}) {
+				t.Fatalf("refused manifest returned fields %+v", got)
+			}
+			return
+		}
+		if got.Web != "" && !slices.Contains(DefaultWebTypes(), got.Web) {
+			t.Fatalf("accepted unknown web type %q", got.Web)
+		}
+		if !releasePattern.MatchString(got.Release) {
+			t.Fatalf("accepted release %q", got.Release)
+		}
+		if got.Version < 0 || got.Version > MaxVersion {
+			t.Fatalf("accepted version %d", got.Version)
+		}
+	})
+}

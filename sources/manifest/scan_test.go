@@ -1,0 +1,369 @@
+package manifest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"webservicemonitor/accounts"
+)
+
+// homes builds a homes root in a temp dir and a passwd file that maps
+// tools.<name> to the test's own uid and gid.
+type homes struct {
+	t      *testing.T
+	root   string
+	passwd []string
+}
+
+func newHomes(t *testing.T) *homes {
+	return &homes{t: t, root: t.TempDir()}
+}
+
+// home creates the directory of tool name and gives it an account.
+func (h *homes) home(name string) string {
+	h.t.Helper()
+	dir := filepath.Join(h.root, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	h.account(name)
+	return dir
+}
+
+func (h *homes) account(name string) {
+	if !toolNamePattern.MatchString(name) {
+		return // such names never reach the account lookup, and would break the file
+	}
+	h.passwd = append(h.passwd, fmt.Sprintf("tools.%s:x:%d:%d::%s:/bin/bash", name, os.Getuid(), os.Getgid(), filepath.Join(h.root, name)))
+}
+
+// manifest creates a tool whose service.manifest holds data.
+func (h *homes) manifest(name string, data []byte) string {
+	h.t.Helper()
+	path := filepath.Join(h.home(name), FileName)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	return path
+}
+
+func (h *homes) scanner() *Scanner {
+	h.t.Helper()
+	path := filepath.Join(h.t.TempDir(), "passwd")
+	if err := os.WriteFile(path, []byte(strings.Join(h.passwd, "\n")+"\n"), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	return &Scanner{Root: h.root, Project: "tools", MinUID: 0, Accounts: accounts.NewPasswdFile(path)}
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func mustDo(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestScan(t *testing.T) {
+	h := newHomes(t)
+	valid := fixture(t, "valid-lighttpd-buster.yaml")
+
+	// want maps each tool to the Reason code it must be skipped with, or
+	// "ok" for a manifest; tools not listed must not be reported at all.
+	want := map[string]string{}
+
+	// Every fixture, as the manifest of a tool named after it.
+	for name, fx := range fixtures {
+		tool := strings.TrimSuffix(name, ".yaml")
+		h.manifest(tool, fixture(t, name))
+		want[tool] = fx.code
+		if fx.code == "" {
+			want[tool] = "ok"
+		}
+	}
+
+	link := func(tool, target string) {
+		mustDo(t, os.Symlink(target, filepath.Join(h.home(tool), FileName)))
+		want[tool] = ReasonSymlink
+	}
+	link("link-to-other-tool", "../valid-lighttpd-buster/"+FileName)
+	link("link-to-root-file", "/etc/passwd")
+	link("link-dangling", "does-not-exist")
+	link("link-looping", FileName)
+
+	mustDo(t, os.Mkdir(filepath.Join(h.home("manifest-is-directory"), FileName), 0o755))
+	want["manifest-is-directory"] = ReasonNotRegular
+
+	mustDo(t, syscall.Mkfifo(filepath.Join(h.home("manifest-is-fifo"), FileName), 0o644))
+	want["manifest-is-fifo"] = ReasonNotRegular
+
+	sock, err := net.Listen("unix", filepath.Join(h.home("manifest-is-socket"), FileName))
+	mustDo(t, err)
+	defer sock.Close()
+	want["manifest-is-socket"] = ReasonNotRegular
+
+	h.manifest("oversize", append(valid, []byte("#"+strings.Repeat("x", DefaultMaxSize)+"\n")...))
+	want["oversize"] = ReasonTooLarge
+	h.manifest("exactly-max-size", append(valid, []byte("#"+strings.Repeat("x", DefaultMaxSize-len(valid)-2)+"\n")...))
+	want["exactly-max-size"] = "ok"
+
+	for _, bad := range []string{"UPPER", "a b", "c++", "x+y", "-dash", "_under", "new\nline", "tab\tname", "ünicode", strings.Repeat("a", 65)} {
+		h.manifest(bad, valid)
+		want[bad] = ReasonBadName
+	}
+	h.manifest(strings.Repeat("a", 64), valid)
+	want[strings.Repeat("a", 64)] = "ok"
+
+	h.home("no-manifest")
+	h.manifest(".hidden", valid)
+	mustDo(t, os.WriteFile(filepath.Join(h.root, "plain-file"), valid, 0o644))
+	mustDo(t, os.Symlink("valid-lighttpd-buster", filepath.Join(h.root, "symlinked-home")))
+
+	mustDo(t, os.Mkdir(filepath.Join(h.root, "no-account-tool"), 0o755))
+	mustDo(t, os.WriteFile(filepath.Join(h.root, "no-account-tool", FileName), valid, 0o644))
+	want["no-account-tool"] = ReasonNoAccount
+
+	if os.Getuid() == 0 {
+		p := h.manifest("wrong-owner", valid)
+		mustDo(t, os.Chown(p, 54321, 54321))
+		want["wrong-owner"] = ReasonWrongOwner
+
+		// A home owned by someone else: the refusal is not reported to
+		// the tool account, since its service.log would not be its own.
+		dir := h.home("home-not-owned")
+		mustDo(t, os.Symlink("/etc/passwd", filepath.Join(dir, FileName)))
+		mustDo(t, os.Chown(dir, 54321, 54321))
+		want["home-not-owned"] = ReasonSymlink
+	}
+
+	s := h.scanner()
+	start := time.Now()
+	got, err := s.Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Scan took %v; something blocked", d)
+	}
+
+	seen := map[string]string{}
+	for i, m := range got.Manifests {
+		if i > 0 && got.Manifests[i-1].Tool >= m.Tool {
+			t.Errorf("manifests not sorted: %q before %q", got.Manifests[i-1].Tool, m.Tool)
+		}
+		seen[m.Tool] = "ok"
+	}
+	for i, sk := range got.Skipped {
+		if i > 0 && got.Skipped[i-1].Tool >= sk.Tool {
+			t.Errorf("skipped not sorted: %q before %q", got.Skipped[i-1].Tool, sk.Tool)
+		}
+		if _, dup := seen[sk.Tool]; dup {
+			t.Errorf("tool %q reported twice", sk.Tool)
+		}
+		seen[sk.Tool] = sk.Code
+		if !strings.HasPrefix(sk.Reason, displayPath(sk.Path)+": ") {
+			t.Errorf("%q: reason %q does not start with the manifest path", sk.Tool, sk.Reason)
+		}
+		if sk.Path != filepath.Join(h.root, sk.Tool, FileName) || sk.Home != filepath.Join(h.root, sk.Tool) {
+			t.Errorf("%q: path %q, home %q", sk.Tool, sk.Path, sk.Home)
+		}
+		if strings.ContainsAny(sk.Reason, "\n\t") {
+			t.Errorf("%q: reason %q carries control characters raw", sk.Tool, sk.Reason)
+		}
+		wantAccount := sk.Code != ReasonBadName && sk.Code != ReasonNoAccount && sk.Tool != "home-not-owned"
+		if (sk.Account != nil) != wantAccount {
+			t.Errorf("%q (%s): Account = %+v, want set: %v", sk.Tool, sk.Code, sk.Account, wantAccount)
+		}
+	}
+	for tool, code := range want {
+		if seen[tool] != code {
+			t.Errorf("tool %q: got %q, want %q", tool, seen[tool], code)
+		}
+	}
+	for tool, code := range seen {
+		if _, ok := want[tool]; !ok {
+			t.Errorf("tool %q reported (%s) but should be ignored", tool, code)
+		}
+	}
+
+	for _, m := range got.Manifests {
+		if m.Tool != "valid-lighttpd-buster" {
+			continue
+		}
+		wantM := Manifest{
+			Tool: "valid-lighttpd-buster", Account: "tools.valid-lighttpd-buster",
+			UID: os.Getuid(), GID: os.Getgid(), Home: filepath.Join(h.root, "valid-lighttpd-buster"),
+			Version: 4, Web: "lighttpd", Backend: "gridengine", Release: "buster", Distribution: "debian",
+		}
+		if m != wantM {
+			t.Errorf("got %+v, want %+v", m, wantM)
+		}
+	}
+	for _, sk := range got.Skipped {
+		switch sk.Tool {
+		case "new\nline":
+			if !strings.Contains(sk.Reason, `tool name "new\nline" is not a safe name`) {
+				t.Errorf("bad name reason %q does not quote the name", sk.Reason)
+			}
+		case "unknown-web-quote":
+			if wantR := filepath.Join(h.root, "unknown-web-quote", FileName) + `: web type "lighttpd'" is not a known web type`; sk.Reason != wantR {
+				t.Errorf("reason = %q, want %q", sk.Reason, wantR)
+			}
+		case "manifest-is-fifo":
+			if !strings.Contains(sk.Reason, "is a FIFO, not a regular file") {
+				t.Errorf("fifo reason = %q", sk.Reason)
+			}
+		}
+	}
+}
+
+func TestScanRootNotListable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	mustDo(t, os.WriteFile(file, nil, 0o644))
+	for _, root := range []string{filepath.Join(t.TempDir(), "missing"), file} {
+		s := &Scanner{Root: root, Project: "tools", Accounts: accounts.NewPasswdFile("/dev/null")}
+		if _, err := s.Scan(context.Background()); err == nil || !strings.Contains(err.Error(), root) {
+			t.Errorf("root %s: error = %v, want one naming the root", root, err)
+		}
+	}
+}
+
+func TestScanAccountRefusals(t *testing.T) {
+	valid := fixture(t, "valid-lighttpd-buster.yaml")
+	t.Run("low uid", func(t *testing.T) {
+		h := newHomes(t)
+		h.manifest("tool", valid)
+		s := h.scanner()
+		s.MinUID = os.Getuid() + 1
+		got, err := s.Scan(context.Background())
+		mustDo(t, err)
+		if len(got.Skipped) != 1 || got.Skipped[0].Code != ReasonLowUID || got.Skipped[0].Account != nil {
+			t.Fatalf("got %+v, want one %s skip without account", got, ReasonLowUID)
+		}
+	})
+	t.Run("lookup failed", func(t *testing.T) {
+		h := newHomes(t)
+		h.manifest("tool", valid)
+		s := h.scanner()
+		s.Accounts = accounts.NewPasswdFile(filepath.Join("..", "..", "accounts", "testdata", "passwd-bad-uid"))
+		got, err := s.Scan(context.Background())
+		mustDo(t, err)
+		if len(got.Skipped) != 1 || got.Skipped[0].Code != ReasonLookupFailed || !strings.Contains(got.Skipped[0].Reason, "line 2") {
+			t.Fatalf("got %+v, want one %s skip", got, ReasonLookupFailed)
+		}
+	})
+}
+
+// stallingResolver answers only when ctx ends, like an LDAP server that
+// accepted the connection and went silent; it records how many lookups ran
+// at once.
+type stallingResolver struct {
+	delay   time.Duration // answer after this long; 0 means never
+	mu      sync.Mutex
+	running int
+	most    int
+}
+
+func (r *stallingResolver) Lookup(ctx context.Context, name string) (accounts.Account, error) {
+	r.mu.Lock()
+	r.running++
+	r.most = max(r.most, r.running)
+	r.mu.Unlock()
+	defer func() { r.mu.Lock(); r.running--; r.mu.Unlock() }()
+	if r.delay == 0 {
+		<-ctx.Done()
+		return accounts.Account{}, ctx.Err()
+	}
+	time.Sleep(r.delay)
+	return accounts.Account{Name: name, UID: os.Getuid(), GID: os.Getgid()}, nil
+}
+
+func TestScanTimeout(t *testing.T) {
+	h := newHomes(t)
+	for i := range 40 {
+		h.manifest(fmt.Sprintf("tool%02d", i), fixture(t, "valid-lighttpd-buster.yaml"))
+	}
+	h.home("no-manifest")
+	s := h.scanner()
+	s.Accounts = &stallingResolver{}
+	s.Timeout = 100 * time.Millisecond
+	start := time.Now()
+	got, err := s.Scan(context.Background())
+	mustDo(t, err)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Scan took %v with a 100ms timeout", d)
+	}
+	if len(got.Manifests) != 0 {
+		t.Errorf("got %d manifests, want none", len(got.Manifests))
+	}
+	// Every home is accounted for; the one without a manifest may or may
+	// not have been looked at before the deadline.
+	if n := len(got.Skipped); n != 40 && n != 41 {
+		t.Fatalf("got %d skipped, want every home with a manifest", n)
+	}
+	for _, sk := range got.Skipped {
+		if sk.Code != ReasonTimeout || !strings.Contains(sk.Reason, "deadline (100ms)") {
+			t.Errorf("%s: %s %q, want %s", sk.Tool, sk.Code, sk.Reason, ReasonTimeout)
+		}
+	}
+}
+
+func TestScanBoundsConcurrencyAndClosesFiles(t *testing.T) {
+	h := newHomes(t)
+	for i := range 30 {
+		h.manifest(fmt.Sprintf("tool%02d", i), fixture(t, "valid-lighttpd-buster.yaml"))
+	}
+	r := &stallingResolver{delay: 5 * time.Millisecond}
+	s := h.scanner()
+	s.Accounts = r
+	s.Concurrency = 3
+
+	before := openFDs(t)
+	got, err := s.Scan(context.Background())
+	mustDo(t, err)
+	if len(got.Manifests) != 30 {
+		t.Fatalf("got %d manifests (skipped: %+v), want 30", len(got.Manifests), got.Skipped)
+	}
+	if r.most > 3 {
+		t.Errorf("%d homes checked at once, want at most 3", r.most)
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("%d file descriptors open before the scan, %d after", before, after)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(entries)
+}
+
+func TestScanNeedsConfiguration(t *testing.T) {
+	for _, s := range []*Scanner{
+		{Root: t.TempDir(), Accounts: accounts.NewPasswdFile("/dev/null")},
+		{Root: t.TempDir(), Project: "tools"},
+	} {
+		if _, err := s.Scan(context.Background()); err == nil {
+			t.Errorf("%+v: no error", s)
+		}
+	}
+}

@@ -1,0 +1,355 @@
+// Package proxy reads the front proxy's registration list: which host is the
+// active proxy (from the active-proxy file, re-read every cycle because it
+// changes at failover) and which tools are registered with it (its /list JSON).
+//
+// It owns only that collection step. It never decides whether a tool is up or
+// down, and it never returns a partial list: a Fetch either yields the complete
+// registry or an error, and an error means "don't know", never "nobody is
+// registered".
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Defaults applied when the corresponding Source field is zero.
+const (
+	DefaultTimeout = 10 * time.Second
+	DefaultMaxBody = 32 << 20
+	DefaultRetries = 2
+
+	// Backoff bounds between retries: small, because every retry has to fit
+	// inside the one total Timeout of the cycle's collection step.
+	retryWaitMin = 200 * time.Millisecond
+	retryWaitMax = 2 * time.Second
+
+	// maxActiveProxyFile bounds the read of the active-proxy file, which
+	// holds one host name; anything larger is not what we expect.
+	maxActiveProxyFile = 4 << 10
+
+	// errorBodyPrefix is how much of a non-200 body goes into the error:
+	// enough to see the proxy's complaint, not enough to flood a log line.
+	errorBodyPrefix = 256
+)
+
+// proxyHostPattern accepts a host name or IPv4 address with an optional
+// numeric port. Nothing that could change the URL's shape (slashes, '@',
+// '?', '#', spaces, brackets) gets through, since the host is spliced into
+// URLTemplate as text.
+var proxyHostPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?$`)
+
+// Source fetches the proxy registry. The zero values of Timeout, MaxBody and
+// Retries select the defaults; a negative Retries means "no retries".
+type Source struct {
+	// ActiveProxyFile holds the active proxy's host name; empty content
+	// switches registration checking off.
+	ActiveProxyFile string
+	// URLTemplate is the list URL with "{proxy}" where the host goes,
+	// e.g. "http://{proxy}:8081/list".
+	URLTemplate string
+	// Timeout is the total deadline for one Fetch, all retries included.
+	Timeout time.Duration
+	// MaxBody caps the list body in bytes.
+	MaxBody int64
+	// Retries is how many times a failed request is retried.
+	Retries int
+	// HTTPClient, when set, carries the requests (tests use it); otherwise
+	// each Fetch uses its own short-lived client without keep-alives.
+	HTTPClient *http.Client
+}
+
+// Fetch reads the active-proxy file and, unless it is empty, fetches the
+// proxy's complete registration list.
+func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
+	host, err := readActiveProxy(s.ActiveProxyFile)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if host == "" {
+		return Snapshot{Enabled: false}, nil
+	}
+	if !strings.Contains(s.URLTemplate, "{proxy}") {
+		return Snapshot{}, fmt.Errorf("proxy list URL template %q has no {proxy} placeholder", s.URLTemplate)
+	}
+	url := strings.ReplaceAll(s.URLTemplate, "{proxy}", host)
+
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	maxBody := s.MaxBody
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBody
+	}
+	retries := s.Retries
+	switch {
+	case retries == 0:
+		retries = DefaultRetries
+	case retries < 0:
+		retries = 0
+	}
+
+	// One deadline covers connecting, every retry with its backoff, and
+	// reading the body: a proxy that accepts and never answers, or stalls
+	// mid-body, cannot hold the cycle longer than this.
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	regs, err := s.fetchList(ctx, url, retries, maxBody)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// Timeouts surface from net/http as assorted read errors; say plainly which deadline passed.
+			err = fmt.Errorf("%w (total deadline %s)", err, timeout)
+		}
+		return Snapshot{}, fmt.Errorf("fetching proxy list from %s: %w", url, err)
+	}
+	return Snapshot{Proxy: host, Enabled: true, Registrations: regs}, nil
+}
+
+func (s *Source) fetchList(ctx context.Context, url string, retries int, maxBody int64) (map[string]Registration, error) {
+	httpClient := s.HTTPClient
+	if httpClient == nil {
+		httpClient = newHTTPClient()
+		defer httpClient.CloseIdleConnections()
+	}
+	client := &retryablehttp.Client{
+		HTTPClient:   httpClient,
+		Logger:       nil, // the caller logs the returned error once; per-attempt chatter helps nobody
+		RetryWaitMin: retryWaitMin,
+		RetryWaitMax: retryWaitMax,
+		RetryMax:     retries,
+		CheckRetry:   retryablehttp.DefaultRetryPolicy,
+		Backoff:      cappedBackoff,
+		// Hand back the last response after the retries so the error can
+		// quote its status and body instead of "giving up after 3 attempts".
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	attempts := 0
+	client.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { attempts++ }
+
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+
+	resp, err := client.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, fmt.Errorf("after %d attempt(s): %w", attempts, err)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode != http.StatusOK {
+		prefix, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyPrefix))
+		return nil, fmt.Errorf("HTTP status %s after %d attempt(s), body starts %q", resp.Status, attempts, prefix)
+	}
+	regs, err := decodeList(resp.Body, maxBody)
+	if err != nil {
+		return nil, err
+	}
+	return regs, nil
+}
+
+// cappedBackoff is retryablehttp's exponential backoff, except that a
+// Retry-After header cannot ask for more than RetryWaitMax: the total
+// deadline would only expire while we sleep.
+func cappedBackoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	return clamp(retryablehttp.DefaultBackoff(min, max, attempt, resp), min, max)
+}
+
+func clamp(d, lo, hi time.Duration) time.Duration {
+	return max(lo, min(d, hi))
+}
+
+// newHTTPClient builds a client for one Fetch. It ignores HTTP_PROXY and
+// friends on purpose: the front proxy is an internal host that an egress
+// proxy configured for the daemon's outbound traffic could not reach.
+func newHTTPClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                  nil,
+			DialContext:            (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			DisableKeepAlives:      true, // one request a minute: nothing to reuse, nothing to leak
+			MaxResponseHeaderBytes: 64 << 10,
+		},
+	}
+}
+
+// readActiveProxy returns the trimmed host from path, "" when the file is
+// empty. It refuses anything but a regular file, so that a FIFO put there by
+// mistake cannot block the cycle.
+func readActiveProxy(path string) (string, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return "", fmt.Errorf("reading active proxy file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("reading active proxy file %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("reading active proxy file %s: not a regular file (%s)", path, fi.Mode().Type())
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, maxActiveProxyFile+1))
+	if err != nil {
+		return "", fmt.Errorf("reading active proxy file %s: %w", path, err)
+	}
+	if len(raw) > maxActiveProxyFile {
+		return "", fmt.Errorf("reading active proxy file %s: larger than %d bytes, expected one host name", path, maxActiveProxyFile)
+	}
+	host := string(bytes.TrimSpace(raw))
+	if host == "" {
+		return "", nil
+	}
+	if !validProxyHost(host) {
+		return "", fmt.Errorf("active proxy file %s: %q is not a host name or IPv4 address (optionally with :port)", path, host)
+	}
+	return host, nil
+}
+
+func validProxyHost(host string) bool {
+	if !proxyHostPattern.MatchString(host) {
+		return false
+	}
+	name, port, hasPort := strings.Cut(host, ":")
+	if strings.Contains(name, "..") {
+		return false
+	}
+	if hasPort {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeList parses a /list body: one JSON object mapping tool names to
+// objects with at least a "status". It reads at most maxBody bytes and
+// refuses everything else (empty body, a non-object, a non-object value,
+// trailing data) rather than guess.
+func decodeList(r io.Reader, maxBody int64) (map[string]Registration, error) {
+	counted := &countingReader{r: io.LimitReader(r, maxBody+1)}
+	regs, err := decodeObject(json.NewDecoder(counted))
+	if counted.n > maxBody {
+		// Checked first: a body cut at the cap also fails to parse, and the
+		// size is the real reason.
+		return nil, fmt.Errorf("body larger than %d bytes", maxBody)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return regs, nil
+}
+
+func decodeObject(dec *json.Decoder) (map[string]Registration, error) {
+	tok, err := dec.Token()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("empty body, expected a JSON object")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decoding JSON: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("body is %s, expected a JSON object keyed by tool name", describeToken(tok))
+	}
+	regs := make(map[string]Registration)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("decoding JSON: %w", err)
+		}
+		tool, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("decoding JSON: unexpected key token %v", tok)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("decoding JSON value of tool %q: %w", tool, err)
+		}
+		if len(raw) == 0 || raw[0] != '{' {
+			return nil, fmt.Errorf("value of tool %q is %s, expected an object like {\"status\": \"active\"}", tool, describeRaw(raw))
+		}
+		var reg Registration
+		if err := json.Unmarshal(raw, &reg); err != nil {
+			return nil, fmt.Errorf("decoding value of tool %q: %w", tool, err)
+		}
+		regs[tool] = reg
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return nil, fmt.Errorf("decoding JSON: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return nil, errors.New("decoding JSON: trailing data after the object")
+		}
+		return nil, fmt.Errorf("decoding JSON after the object: %w", err)
+	}
+	return regs, nil
+}
+
+func describeToken(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '[' {
+			return "a JSON array"
+		}
+		return fmt.Sprintf("%q", string(v))
+	case nil:
+		return "JSON null"
+	case string:
+		return "a JSON string"
+	case bool:
+		return "a JSON boolean"
+	case float64, json.Number:
+		return "a JSON number"
+	}
+	return fmt.Sprintf("%T", tok)
+}
+
+func describeRaw(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "empty"
+	}
+	switch raw[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

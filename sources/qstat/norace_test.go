@@ -1,0 +1,5 @@
+//go:build !race
+
+package qstat
+
+const raceEnabled = false

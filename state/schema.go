@@ -1,0 +1,70 @@
+package state
+
+import (
+	"fmt"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SchemaVersion is the layout this binary reads and writes:
+//
+//	meta/schema      decimal schema version
+//	meta/last_cycle  RFC 3339 time of the last Commit
+//	tools/<tool>     JSON-encoded ToolRecord
+const SchemaVersion = 1
+
+// migration upgrades a file from one schema version to the next, inside the
+// caller's transaction.
+type migration func(tx *bolt.Tx) error
+
+// migrations returns the upgrade steps: element i takes schema i to i+1, so
+// its length is always SchemaVersion. A function rather than a variable so
+// that nothing can change the table at run time.
+func migrations() []migration {
+	return []migration{
+		// 0 -> 1: the first layout; a file without a schema key predates it.
+		func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucketMeta, bucketTools} {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return fmt.Errorf("creating bucket %s: %w", name, err)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// migrate brings the file to SchemaVersion in one Update, or leaves it alone
+// when it is already there. The exclusive lock of the read-write handle
+// keeps anyone else from changing the schema between the check and the write.
+func (s *Store) migrate() error {
+	var current int
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		v, err := s.checkSchema(tx)
+		current = v
+		return err
+	}); err != nil {
+		return err
+	}
+	if current == SchemaVersion {
+		return nil
+	}
+	steps := migrations()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		from, err := s.checkSchema(tx)
+		if err != nil {
+			return err
+		}
+		for v := from; v < SchemaVersion; v++ {
+			if err := steps[v](tx); err != nil {
+				return fmt.Errorf("migrating schema %d to %d: %w", v, v+1, err)
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+	})
+	if err != nil {
+		return fmt.Errorf("migrating state file %s to schema %d: %w", s.path, SchemaVersion, err)
+	}
+	return nil
+}

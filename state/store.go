@@ -1,0 +1,368 @@
+// Package state is the supervisor's memory between cycles: per-tool restart
+// history in a bbolt file, so that throttling and backoff survive the
+// supervisor's own restarts and crashes. It stores and returns records; it
+// never decides anything from them (that is the planner's job) and never
+// keeps the file open longer than its caller asks.
+//
+// Guarantees, all from bbolt and the way the daemon uses it:
+//   - One writer at a time: a read-write Open takes bbolt's exclusive flock
+//     on the file; a second writer (or a reader, while a writer holds it)
+//     waits at most Options.LockTimeout and then fails with ErrLocked, naming
+//     the holder's PID when /proc/locks shows it. Nothing ever hangs on it.
+//   - Readers see a consistent snapshot: every read is one bbolt View.
+//   - A crash, even mid-Commit, leaves the file as of the last committed
+//     transaction; a cycle's changes are one Update, so they land whole or
+//     not at all.
+//   - The daemon opens the file only for the length of a cycle, so a
+//     read-only audit can open it (shared lock) between cycles.
+//   - A file written by a newer binary is refused with ErrNewerSchema and
+//     left byte-for-byte untouched; an older one is migrated forward in one
+//     transaction.
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// DefaultLockTimeout is used when Options.LockTimeout is zero.
+const DefaultLockTimeout = 2 * time.Second
+
+// initialMmapSize is the address space a read-write handle maps at once:
+// comfortably above the file size of 100,000 tools' histories. A side
+// effect of mapping more than bbolt's 16 MiB allocation step: the file's
+// apparent size starts at about 16 MiB, as a sparse file (tens of KiB on disk).
+const initialMmapSize = 256 << 20
+
+var (
+	bucketMeta  = []byte("meta")
+	bucketTools = []byte("tools")
+
+	keySchema    = []byte("schema")
+	keyLastCycle = []byte("last_cycle")
+)
+
+// Options tune Open.
+type Options struct {
+	// ReadOnly opens with a shared lock, for audits; Commit then fails.
+	ReadOnly bool
+	// LockTimeout bounds the wait for the file lock (default 2s).
+	LockTimeout time.Duration
+}
+
+// Store is an open state file. Open it for one cycle and Close it after.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+// Meta is the store-wide bookkeeping.
+type Meta struct {
+	// Schema is the file's schema version (0 for a file never migrated,
+	// which only a read-only Open can see).
+	Schema int
+	// LastCycle is the At of the last Commit; zero if none.
+	LastCycle time.Time
+}
+
+// Changes is everything one cycle wants remembered.
+type Changes struct {
+	// At becomes Meta.LastCycle; a zero At leaves LastCycle unchanged.
+	At time.Time
+	// Put replaces the whole record of each tool named.
+	Put map[string]ToolRecord
+	// Delete forgets tools; it is applied after Put, so a tool in both is gone.
+	Delete []string
+}
+
+// Open opens the state file at path. Read-write creates it (mode 0600, but
+// never its directory) and migrates an older schema forward; read-only on a
+// missing file fails with an error matching fs.ErrNotExist, which callers
+// treat as "no history yet".
+func Open(path string, opt Options) (*Store, error) {
+	timeout := opt.LockTimeout
+	if timeout <= 0 {
+		timeout = DefaultLockTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	if opt.ReadOnly {
+		return openReadOnly(path, deadline)
+	}
+	return openReadWrite(path, deadline)
+}
+
+func openReadOnly(path string, deadline time.Time) (*Store, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening state file read-only: %w", err)
+	}
+	if fi.Size() == 0 {
+		// bbolt would try to initialise it, which a read-only handle cannot.
+		return nil, fmt.Errorf("opening state file %s read-only: file is empty (created but never initialised)", path)
+	}
+	db, err := openBolt(path, true, deadline)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path}
+	if err := db.View(func(tx *bolt.Tx) error {
+		_, err := s.checkSchema(tx)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openReadWrite(path string, deadline time.Time) (*Store, error) {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("opening state file %s: its directory is not usable (it is never created for you): %w", path, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("opening state file %s: %s is not a directory", path, dir)
+	}
+
+	// A read-write bbolt open may itself write (it rewrites a freelist that a
+	// NoFreelistSync writer left out), so a newer file is looked at through
+	// a read-only handle first: refusing it must leave it untouched.
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		ro, err := openReadOnly(path, deadline)
+		if err != nil {
+			return nil, err
+		}
+		if err := ro.Close(); err != nil {
+			return nil, err
+		}
+	}
+
+	db, err := openBolt(path, false, deadline)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openBolt(path string, readOnly bool, deadline time.Time) (*bolt.DB, error) {
+	// bbolt treats a zero timeout as "wait forever"; never pass one.
+	wait := max(time.Until(deadline), 50*time.Millisecond)
+	opts := &bolt.Options{ReadOnly: readOnly, Timeout: wait}
+	if !readOnly {
+		// Every time a write transaction outgrows the mapping, bbolt remaps
+		// and copies all the transaction's dirty nodes to the heap: with the
+		// default small first mapping a large first Commit copies its data
+		// a dozen times. Reserving address space up front (it does not grow
+		// the file) keeps that to zero or one remap.
+		opts.InitialMmapSize = initialMmapSize
+	}
+	db, err := bolt.Open(path, 0o600, opts)
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, &lockedError{what: "state file", path: path, pids: lockHolders(path), waited: wait}
+	}
+	if err != nil {
+		mode := "read-write"
+		if readOnly {
+			mode = "read-only"
+		}
+		return nil, fmt.Errorf("opening state file %s %s: %w", path, mode, err)
+	}
+	return db, nil
+}
+
+// Close releases the file and its lock.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("closing state file %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Histories returns every tool's record, keyed by tool name.
+func (s *Store) Histories() (map[string]ToolRecord, error) {
+	out := make(map[string]ToolRecord)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTools)
+		if b == nil {
+			return nil // schema 0, seen read-only: no history yet
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var r ToolRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decoding record of tool %q: %w", k, err)
+			}
+			out[string(k)] = r
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading histories from state file %s: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// Meta returns the schema version and the time of the last Commit.
+func (s *Store) Meta() (Meta, error) {
+	var m Meta
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v, err := schemaOf(tx)
+		if err != nil {
+			return err
+		}
+		m.Schema = v
+		if b := tx.Bucket(bucketMeta); b != nil {
+			if raw := b.Get(keyLastCycle); raw != nil {
+				t, err := time.Parse(time.RFC3339Nano, string(raw))
+				if err != nil {
+					return fmt.Errorf("meta %s %q: %w", keyLastCycle, raw, err)
+				}
+				m.LastCycle = t
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Meta{}, fmt.Errorf("reading meta of state file %s: %w", s.path, err)
+	}
+	return m, nil
+}
+
+// Commit writes one cycle's changes in a single transaction: all of them
+// are durable when it returns nil, none of them when it fails.
+func (s *Store) Commit(c Changes) error {
+	// Sorted keys turn 100k puts into appends, which is what bbolt is fast at.
+	tools := make([]string, 0, len(c.Put))
+	for tool := range c.Put {
+		tools = append(tools, tool)
+	}
+	slices.Sort(tools)
+	encoded := make([][]byte, len(tools))
+	for i, tool := range tools {
+		if tool == "" {
+			return fmt.Errorf("committing to state file %s: record with an empty tool name", s.path)
+		}
+		v, err := json.Marshal(c.Put[tool])
+		if err != nil {
+			return fmt.Errorf("committing to state file %s: encoding record of tool %q: %w", s.path, tool, err)
+		}
+		encoded[i] = v
+	}
+
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTools)
+		meta := tx.Bucket(bucketMeta)
+		if b == nil || meta == nil {
+			return errors.New("buckets missing: file was not opened read-write")
+		}
+		for i, tool := range tools {
+			if err := b.Put([]byte(tool), encoded[i]); err != nil {
+				return fmt.Errorf("storing record of tool %q: %w", tool, err)
+			}
+		}
+		for _, tool := range c.Delete {
+			if tool == "" {
+				continue // cannot exist: Put refuses empty names
+			}
+			if err := b.Delete([]byte(tool)); err != nil {
+				return fmt.Errorf("deleting record of tool %q: %w", tool, err)
+			}
+		}
+		if !c.At.IsZero() {
+			if err := meta.Put(keyLastCycle, []byte(c.At.UTC().Format(time.RFC3339Nano))); err != nil {
+				return fmt.Errorf("storing last cycle time: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("committing to state file %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Prune drops the attempts older than before and returns the result. It is
+// pure: r is not modified, and when nothing is dropped the record comes back
+// as it was (sharing its Attempts slice). Only Attempts change; the backoff
+// step and streak times are the planner's to reset.
+func Prune(r ToolRecord, before time.Time) ToolRecord {
+	keep := 0
+	for _, a := range r.Attempts {
+		if !a.At.Before(before) {
+			keep++
+		}
+	}
+	if keep == len(r.Attempts) {
+		return r
+	}
+	var kept []Attempt
+	if keep > 0 {
+		kept = make([]Attempt, 0, keep)
+		for _, a := range r.Attempts {
+			if !a.At.Before(before) {
+				kept = append(kept, a)
+			}
+		}
+	}
+	r.Attempts = kept
+	return r
+}
+
+// newerSchemaError is what a file from a newer binary gets.
+type newerSchemaError struct {
+	path      string
+	found     int
+	supported int
+}
+
+// ErrNewerSchema matches (errors.Is) the error for a state file written by
+// a newer binary.
+var ErrNewerSchema = errors.New("state file schema is newer than this binary")
+
+func (e *newerSchemaError) Error() string {
+	return fmt.Sprintf("state file %s has schema %d, newer than this binary understands (%d): refusing to use it (rollback? see --migrate-down)",
+		e.path, e.found, e.supported)
+}
+
+func (e *newerSchemaError) Is(target error) bool { return target == ErrNewerSchema }
+
+// checkSchema returns the file's schema, or a newerSchemaError.
+func (s *Store) checkSchema(tx *bolt.Tx) (int, error) {
+	v, err := schemaOf(tx)
+	if err != nil {
+		return 0, fmt.Errorf("state file %s: %w", s.path, err)
+	}
+	if v > SchemaVersion {
+		return v, &newerSchemaError{path: s.path, found: v, supported: SchemaVersion}
+	}
+	return v, nil
+}
+
+func schemaOf(tx *bolt.Tx) (int, error) {
+	b := tx.Bucket(bucketMeta)
+	if b == nil {
+		return 0, nil
+	}
+	raw := b.Get(keySchema)
+	if raw == nil {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("meta %s %q is not a schema version", keySchema, raw)
+	}
+	return v, nil
+}
