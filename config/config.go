@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -128,9 +129,6 @@ func keys() []key {
 			if len(words) == 0 {
 				return errors.New("empty command")
 			}
-			if !filepath.IsAbs(words[0]) {
-				return fmt.Errorf("program %q must be an absolute path", words[0])
-			}
 			*p(c) = words
 			return nil
 		}
@@ -146,7 +144,14 @@ func keys() []key {
 		}
 	}
 	return []key{
-		{"config", "", "YAML configuration file (every key is also a flag)", path(func(c *Config) *string { return &c.ConfigFile }), false},
+		{"config", "", "YAML configuration file (every key is also a flag)", func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			abs, err := filepath.Abs(v)
+			c.ConfigFile = abs
+			return err
+		}, false},
 		{"homes", "/data/project", "root of the tool homes holding service.manifest files", path(func(c *Config) *string { return &c.Homes }), true},
 		{"project-file", "/etc/wmcs-project", "file naming the project; tool accounts are <project>.<tool>", path(func(c *Config) *string { return &c.ProjectFile }), true},
 		{"min-uid", "50000", "lowest uid a tool account may have", integer(0, func(c *Config) *int { return &c.MinUID }), true},
@@ -393,13 +398,11 @@ func (c *Config) check() error {
 	return nil
 }
 
+// checkProgram finds the program the way exec will (PATH for a bare name),
+// so a typo is refused at start rather than failing every cycle.
 func checkProgram(key, prog string) error {
-	st, err := os.Stat(prog)
-	if err != nil {
+	if _, err := exec.LookPath(prog); err != nil {
 		return fmt.Errorf("%s: %w", key, err)
-	}
-	if st.IsDir() || st.Mode()&0o111 == 0 {
-		return fmt.Errorf("%s: %s is not an executable file", key, prog)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ type ProxySource interface {
 
 // ToolLog tells a tool what the supervisor did, in its service.log.
 type ToolLog interface {
-	Append(home string, uid, gid int, line string) error
+	Append(ctx context.Context, home string, uid, gid int, line string) error
 }
 
 // Cycle is one pass of collect → plan → act → record → report. Its fields
@@ -175,7 +175,7 @@ func (c *Cycle) Run(ctx, kill context.Context) (Report, error) {
 			return rep, err
 		}
 	}
-	c.tellTools(rep)
+	c.tellTools(kill, rep)
 	rep.Finished = c.Now()
 	return rep, nil
 }
@@ -273,7 +273,7 @@ func (c *Cycle) recordOutcomes(rep *Report) error {
 
 // tellTools writes one service.log line per restart and per change into a
 // refusal. A failure here is logged and never stops the cycle.
-func (c *Cycle) tellTools(rep Report) {
+func (c *Cycle) tellTools(ctx context.Context, rep Report) {
 	if c.ToolLog == nil {
 		return
 	}
@@ -294,7 +294,11 @@ func (c *Cycle) tellTools(rep Report) {
 		if line == "" {
 			continue
 		}
-		if err := c.ToolLog.Append(d.Home, d.UID, d.GID, line); err != nil {
+		// A hung NFS home must not stall the cycle for every other tool.
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := c.ToolLog.Append(actx, d.Home, d.UID, d.GID, line)
+		cancel()
+		if err != nil {
 			c.Log.Warn().Err(err).Str("tool", d.Tool).Msg("could not write service.log")
 		}
 	}

@@ -184,12 +184,17 @@ func (r Report) Log(log zerolog.Logger, err error) {
 	}
 	outcomes := r.outcomes()
 	for _, d := range r.Plan.Decisions {
-		ev := log.Info()
-		switch d.Action {
-		case ActionNone:
-			ev = log.Debug()
-		case ActionGiveUp:
+		// Restarts and refusals are logged every cycle; steady states
+		// (up, waiting, skipped) only when they change, or the log of a
+		// platform with thousands of tools would drown what matters.
+		ev := log.Debug()
+		switch {
+		case d.Action == ActionGiveUp:
 			ev = log.Warn()
+		case d.Action == ActionRestart || d.Action == ActionHold || d.Notice != "":
+			ev = log.Info()
+		case d.Action != ActionNone && d.RecordChanged:
+			ev = log.Info()
 		}
 		ev = ev.Str("tool", d.Tool).Str("web", d.Web).Str("grid_state", d.GridState).
 			Str("action", string(d.Action)).Str("code", d.Code).Int("attempts", d.Attempts)

@@ -118,7 +118,7 @@ func newCycle(cfg *config.Config, log zerolog.Logger) *monitor.Cycle {
 		Restarter: &monitor.Restarter{
 			Template: cfg.RestartCommand, Parallel: cfg.RestartParallel, Timeout: cfg.RestartTimeout,
 		},
-		ToolLog: servicelog.Writer{Now: time.Now},
+		ToolLog: servicelog.NewWriter(time.Now),
 		Policy:  policy,
 		Now:     time.Now,
 		Log:     log,

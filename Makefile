@@ -1,0 +1,41 @@
+# Targets a newcomer can guess. `make demo` and `make test` are the README's
+# first two commands.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X webservicemonitor/buildinfo.version=$(VERSION) -X webservicemonitor/buildinfo.commit=$(COMMIT)
+FUZZTIME ?= 10s
+# cgo on: tool accounts are resolved through glibc's NSS (LDAP in production).
+export CGO_ENABLED = 1
+
+.PHONY: build demo test unit fuzz lint bench clean
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/webservicemonitor ./cmd/webservicemonitor
+	$(GO) build -o bin/demogrid ./cmd/demogrid
+
+demo: build
+	./bin/demogrid run
+
+test: lint unit fuzz
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Each parser's fuzz target runs briefly on every test run; `make fuzz
+# FUZZTIME=10m` digs deeper.
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./sources/qstat/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseManifest$$' -fuzztime=$(FUZZTIME) ./sources/manifest/
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeList$$' -fuzztime=$(FUZZTIME) ./sources/proxy/
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,141 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// base points the keys that must exist on disk at things that do, so each
+// fixture shows exactly one problem.
+func base(t *testing.T) []string {
+	t.Helper()
+	project, _ := filepath.Abs("testdata/project")
+	return []string{"--project-file", project, "--state-file", filepath.Join(t.TempDir(), "state.db"),
+		"--qstat", "/bin/echo", "--restart-command", "/bin/true {account}"}
+}
+
+func TestFixtures(t *testing.T) {
+	tests := []struct {
+		file string
+		want string // error substring; "" = valid
+	}{
+		{"good.yaml", ""},
+		{"unknown-key.yaml", `line 2: unknown key "homez"`},
+		{"bad-duration.yaml", `interval: "soon" is not a duration`},
+		{"relative-state-file.yaml", `state-file: "state.db" is not an absolute path`},
+		{"mode-in-file.yaml", `key "once" is a command-line mode`},
+		{"bad-valve-fraction.yaml", "valve-fraction:"},
+		{"unknown-placeholder.yaml", "restart-command: unknown placeholder {user}"},
+		{"not-a-mapping.yaml", "expected a mapping"},
+		{"list-for-scalar.yaml", "homes: expected a single value"},
+		{"bad-integer.yaml", `min-uid: "many" is not an integer`},
+		{"interval-too-short.yaml", "interval: 10ms is shorter than 1s"},
+		{"duplicate-key.yaml", `key "homes" given twice`},
+		{"unbalanced-quote.yaml", "qstat: cannot split"},
+		{"bad-proxy-url.yaml", "proxy-list-url:"},
+		{"invalid-yaml.yaml", "invalid-yaml.yaml"},
+	}
+	entries, _ := os.ReadDir("testdata")
+	listed := map[string]bool{"project": true}
+	for _, tt := range tests {
+		listed[tt.file] = true
+	}
+	for _, e := range entries {
+		if !listed[e.Name()] {
+			t.Errorf("fixture %s is not in the table", e.Name())
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join("testdata", tt.file)
+			args := []string{"--config", path}
+			if tt.file != "good.yaml" {
+				// Drop the base flags for keys the fixture sets: flags win.
+				data, _ := os.ReadFile(path)
+				b := base(t)
+				for i := 0; i < len(b); i += 2 {
+					if !strings.Contains(string(data), strings.TrimPrefix(b[i], "--")+":") {
+						args = append(args, b[i], b[i+1])
+					}
+				}
+			} else {
+				// Flags given on the command line win over the file; only
+				// the ones the file cannot know go there.
+				project, _ := filepath.Abs("testdata/project")
+				data, _ := os.ReadFile(path)
+				fixed := filepath.Join(t.TempDir(), "good.yaml")
+				os.WriteFile(fixed, []byte(strings.ReplaceAll(string(data), "PROJECT", project)), 0o644)
+				args = []string{"--config", fixed}
+			}
+			cfg, err := Load(args, io.Discard)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("valid config refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to contain %q (config %+v)", err, tt.want, cfg)
+			}
+		})
+	}
+}
+
+func TestGoodFileValuesAndPrecedence(t *testing.T) {
+	project, _ := filepath.Abs("testdata/project")
+	data, _ := os.ReadFile("testdata/good.yaml")
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte(strings.ReplaceAll(string(data), "PROJECT", project)), 0o644)
+
+	cfg, err := Load([]string{"--config", file, "--interval", "90s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name     string
+		got, want any
+	}{
+		{"homes from file", cfg.Homes, "/srv/homes"},
+		{"project read from the project file", cfg.Project, "tools"},
+		{"min-uid from file", cfg.MinUID, 40000},
+		{"qstat split like a shell", strings.Join(cfg.Qstat, "|"), "/bin/echo|-u|*|-xml"},
+		{"flag beats file", cfg.Interval, 90 * time.Second},
+		{"web types list", strings.Join(cfg.WebTypes, ","), "lighttpd,generic"},
+		{"budget", cfg.Budget, 5},
+		{"default kept", cfg.Window, 60 * time.Minute},
+		{"default proxy retries", cfg.ProxyRetries, 2},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestDefaultsMatchTheDesign(t *testing.T) {
+	want := map[string]string{
+		"homes":             "/data/project",
+		"project-file":      "/etc/wmcs-project",
+		"min-uid":           "50000",
+		"qstat":             "/usr/bin/qstat -u '*' -xml",
+		"active-proxy-file": "/etc/active-proxy",
+		"proxy-list-url":    "http://{proxy}:8081/list",
+		"restart-command":   "sudo -i -u {account} /usr/bin/webservice --backend=gridengine --release={release} restart",
+		"state-file":        "/var/lib/webservicemonitor/state.db",
+		"interval":          "60s",
+		"output":            "table",
+	}
+	for _, k := range keys() {
+		if w, ok := want[k.name]; ok && k.def != w {
+			t.Errorf("default of %s = %q, want %q", k.name, k.def, w)
+		}
+		delete(want, k.name)
+	}
+	for name := range want {
+		t.Errorf("key %s missing", name)
+	}
+}

@@ -1,0 +1,132 @@
+package monitor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"webservicemonitor/state"
+)
+
+func script(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "webservice")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func decisionFor(tool string) Decision {
+	return Decision{Tool: tool, Web: "lighttpd", Account: "tools." + tool, Release: "buster", Home: "/data/project/" + tool}
+}
+
+func TestRestarterArgv(t *testing.T) {
+	r := &Restarter{Template: []string{"sudo", "-i", "-u", "{account}", "/usr/bin/webservice", "--backend=gridengine", "--release={release}", "restart", "{web}-{tool}@{home}"}}
+	got := strings.Join(r.Argv(decisionFor("my tool")), "|")
+	want := "sudo|-i|-u|tools.my tool|/usr/bin/webservice|--backend=gridengine|--release=buster|restart|lighttpd-my tool@/data/project/my tool"
+	if got != want {
+		t.Errorf("argv = %s\nwant   %s", got, want)
+	}
+}
+
+func TestRestarterOutcomes(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		timeout time.Duration
+		want    state.Outcome
+		detail  string
+	}{
+		{"success", "exit 0\n", time.Second, state.OutcomeSucceeded, ""},
+		{"failure keeps the stderr tail", "echo 'qsub: Unable to run job' >&2; exit 3\n", time.Second, state.OutcomeFailed, "exit status 3: qsub: Unable to run job"},
+		{"hang is killed at the timeout", "sleep 30\n", 300 * time.Millisecond, state.OutcomeTimedOut, "did not finish within 300ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Restarter{Template: []string{script(t, tt.body)}, Parallel: 1, Timeout: tt.timeout}
+			begin := time.Now()
+			res := r.Restart(context.Background(), context.Background(), []Decision{decisionFor("a")}, time.Now)[0]
+			if res.Outcome != tt.want || !strings.Contains(res.Detail, tt.detail) {
+				t.Errorf("result %+v, want %s with %q", res, tt.want, tt.detail)
+			}
+			if time.Since(begin) > 10*time.Second {
+				t.Errorf("took %s", time.Since(begin))
+			}
+		})
+	}
+}
+
+// A hung webservice with children (sudo, qsub) must leave nothing behind.
+func TestRestarterKillsTheWholeProcessGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	body := "sleep 60 &\necho $! > " + pidFile + "\nwait\n"
+	r := &Restarter{Template: []string{script(t, body)}, Timeout: 500 * time.Millisecond}
+	res := r.Restart(context.Background(), context.Background(), []Decision{decisionFor("a")}, time.Now)[0]
+	if res.Outcome != state.OutcomeTimedOut {
+		t.Fatalf("outcome %s: %s", res.Outcome, res.Detail)
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if stat, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); strings.Contains(string(stat), ") Z ") {
+			break // a zombie waiting for init to reap it: dead
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d of the restart is still alive", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRestarterBoundsParallelism(t *testing.T) {
+	dir := t.TempDir()
+	// Each restart records how many are running alongside it.
+	body := "mkdir " + dir + "/running.$$; ls " + dir + " | grep -c running >> " + dir + "/seen; sleep 0.2; rmdir " + dir + "/running.$$\n"
+	r := &Restarter{Template: []string{script(t, body)}, Parallel: 3, Timeout: 10 * time.Second}
+	var ds []Decision
+	for i := range 9 {
+		ds = append(ds, decisionFor("t"+strconv.Itoa(i)))
+	}
+	begin := time.Now()
+	for _, res := range r.Restart(context.Background(), context.Background(), ds, time.Now) {
+		if res.Outcome != state.OutcomeSucceeded {
+			t.Fatalf("%+v", res)
+		}
+	}
+	seen, _ := os.ReadFile(filepath.Join(dir, "seen"))
+	peak := 0
+	for _, f := range strings.Fields(string(seen)) {
+		n, _ := strconv.Atoi(f)
+		peak = max(peak, n)
+	}
+	if peak > 3 || peak < 2 {
+		t.Errorf("peak parallel restarts %d, want 2..3 with Parallel=3", peak)
+	}
+	if elapsed := time.Since(begin); elapsed > 5*time.Second {
+		t.Errorf("9 restarts of 0.2s with 3 in parallel took %s", elapsed)
+	}
+}
+
+func TestRestarterShutdown(t *testing.T) {
+	r := &Restarter{Template: []string{script(t, "sleep 30\n")}, Parallel: 1, Timeout: time.Minute}
+	start, stop := context.WithCancel(context.Background())
+	kill, killNow := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, func() { stop(); time.AfterFunc(200*time.Millisecond, killNow) })
+	results := r.Restart(start, kill, []Decision{decisionFor("a"), decisionFor("b")}, time.Now)
+	if results[0].Outcome != state.OutcomeCancelled || results[1].Outcome != state.OutcomeCancelled {
+		t.Fatalf("results %+v", results)
+	}
+	if !strings.Contains(results[1].Detail, "not started") {
+		t.Errorf("second restart should never have started: %+v", results[1])
+	}
+}
