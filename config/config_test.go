@@ -96,7 +96,7 @@ func TestGoodFileValuesAndPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := []struct {
-		name     string
+		name      string
 		got, want any
 	}{
 		{"homes from file", cfg.Homes, "/srv/homes"},
