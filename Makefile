@@ -8,7 +8,13 @@ FUZZTIME ?= 10s
 # cgo on: tool accounts are resolved through glibc's NSS (LDAP in production).
 export CGO_ENABLED = 1
 
-.PHONY: build demo test unit fuzz lint bench clean
+.PHONY: build demo test unit fuzz lint bench clean e2e
+
+# End-to-end suites against real components (Prometheus, Alertmanager, a
+# Son of Grid Engine cell, dpkg); each lives in mk/<suite>.mk, adds its
+# target to E2E, and installs what it needs (as root, via apt-get).
+E2E :=
+-include mk/*.mk
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/webservicemonitor ./cmd/webservicemonitor
@@ -33,6 +39,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./sources/qstat/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseManifest$$' -fuzztime=$(FUZZTIME) ./sources/manifest/
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeList$$' -fuzztime=$(FUZZTIME) ./sources/proxy/
+
+e2e: build $(E2E)
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -15,8 +15,10 @@ type Daemon struct {
 	Cycle         *Cycle
 	Interval      time.Duration
 	ShutdownGrace time.Duration // restarts in flight get this long after shutdown begins
-	// OnReport is called after every cycle, e.g. to log it.
-	OnReport func(Report, error)
+	// OnCycleStart is called as each cycle begins (liveness: health checks,
+	// the systemd watchdog); OnReport after it ends (logs, metrics, alerts).
+	OnCycleStart func(time.Time)
+	OnReport     func(Report, error)
 	// Fatal reports whether a cycle error must stop the daemon (a state file
 	// from a newer release, say) rather than be retried next interval.
 	Fatal func(error) bool
@@ -47,6 +49,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		gocron.NewTask(func() {
 			if ctx.Err() != nil {
 				return
+			}
+			if d.OnCycleStart != nil {
+				d.OnCycleStart(d.Cycle.Now())
 			}
 			rep, err := d.Cycle.Run(ctx, kill)
 			if d.OnReport != nil {

@@ -192,6 +192,9 @@ func daemon(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log z
 		return exitStateError
 	}
 	defer release()
+	if cfg.PasswdFile == "" && !accounts.NSSViaLibc() {
+		log.Warn().Msg("built without cgo: accounts are resolved from /etc/passwd only, not through NSS/LDAP")
+	}
 	info := buildinfo.Get()
 	log.Info().Str("version", info.Version).Str("commit", info.Commit).Dur("interval", cfg.Interval).
 		Str("homes", cfg.Homes).Str("state_file", cfg.StateFile).Msg("webservicemonitor starting")
