@@ -12,6 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +47,7 @@ type Config struct {
 	StateLockWait   time.Duration
 	Interval        time.Duration
 	ShutdownGrace   time.Duration
+	StallTimeout    time.Duration // 0: derived from the other timeouts (see cmd/webservicemonitor)
 	ManifestTimeout time.Duration
 	ManifestWorkers int
 	WebTypes        []string
@@ -65,12 +68,22 @@ type Config struct {
 	ValveFraction     float64
 	ValveAllow        int
 
+	// Observability: the metrics listener and the Alertmanagers to page.
+	Listen           string   // host:port of /metrics, /healthz, /readyz; "" for none
+	AlertmanagerURLs []string // none: alerting off
+	RunbookURL       string
+	ToolURL          string // link to a tool in its alert; {tool} is replaced
+	AlertResend      time.Duration
+	AlertTimeout     time.Duration
+	SourceAlertAfter int
+
 	// Modes: command line only.
 	DryRun      bool
 	Once        bool
 	Output      string
 	CheckConfig bool
 	Version     bool
+	MigrateDown int // target schema of --migrate-down; -1: not asked
 }
 
 // key describes one setting: its name (flag and YAML key), default, help,
@@ -182,8 +195,9 @@ func keys() []key {
 		{"state-lock-wait", "2s", "how long to wait for the state file's lock before saying who holds it", dur(func(c *Config) *time.Duration { return &c.StateLockWait }), true},
 		{"interval", "60s", "time between cycles", dur(func(c *Config) *time.Duration { return &c.Interval }), true},
 		{"shutdown-grace", "10s", "on SIGTERM, how long restarts in flight may finish before they are killed", dur(func(c *Config) *time.Duration { return &c.ShutdownGrace }), true},
+		{"stall-timeout", "0s", "the daemon's loop counts as hung after this long without progress, and the systemd watchdog is no longer fed; 0s: the longest step's timeout plus a minute", dur(func(c *Config) *time.Duration { return &c.StallTimeout }), true},
 		{"manifest-timeout", "30s", "deadline for scanning all manifests", dur(func(c *Config) *time.Duration { return &c.ManifestTimeout }), true},
-		{"manifest-workers", "16", "manifests read at once (hides NFS latency)", integer(1, func(c *Config) *int { return &c.ManifestWorkers }), true},
+		{"manifest-workers", "32", "manifests read at once (hides NFS latency)", integer(1, func(c *Config) *int { return &c.ManifestWorkers }), true},
 		{"web-types", "lighttpd,lighttpd-plain,uwsgi-python,uwsgi-plain,nodejs,generic,tomcat", "known web types (comma-separated)", func(c *Config, v string) error {
 			c.WebTypes = nil
 			for _, t := range strings.Split(v, ",") {
@@ -218,12 +232,92 @@ func keys() []key {
 			return nil
 		}, true},
 		{"valve-allow", "0", "restarts still let through per cycle while the valve holds", integer(0, func(c *Config) *int { return &c.ValveAllow }), true},
+		{"listen", "127.0.0.1:9469", "host:port serving /metrics, /healthz and /readyz in daemon mode; empty: no listener", func(c *Config, v string) error {
+			if v != "" {
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					return fmt.Errorf("%q is not a host:port: %v", v, err)
+				}
+			}
+			c.Listen = v
+			return nil
+		}, true},
+		{"alertmanager-url", "", "Alertmanager to push alerts to, e.g. http://127.0.0.1:9093 (repeat the flag, or give a YAML list, for several); none: alerting off", func(c *Config, v string) error {
+			c.AlertmanagerURLs = nil
+			seen := map[string]bool{}
+			for _, u := range strings.Split(v, "\n") {
+				if u = strings.TrimRight(strings.TrimSpace(u), "/"); u == "" {
+					continue
+				}
+				if err := checkURL(u); err != nil {
+					return err
+				}
+				if seen[u] {
+					return fmt.Errorf("%q is given twice", u)
+				}
+				seen[u] = true
+				c.AlertmanagerURLs = append(c.AlertmanagerURLs, u)
+			}
+			return nil
+		}, true},
+		{"runbook-url", "", "runbook_url annotation of every alert; empty: none", func(c *Config, v string) error {
+			if v != "" {
+				if err := checkURL(v); err != nil {
+					return err
+				}
+			}
+			c.RunbookURL = v
+			return nil
+		}, true},
+		{"tool-url", "https://{tool}.toolforge.org/", "link to a tool in its alert; {tool} is the tool name", func(c *Config, v string) error {
+			if err := checkURL(strings.ReplaceAll(v, "{tool}", "tool")); err != nil {
+				return err
+			}
+			c.ToolURL = v
+			return nil
+		}, true},
+		{"alert-resend", "0s", "how often a firing alert is sent again; 0s: every cycle", dur(func(c *Config) *time.Duration { return &c.AlertResend }), true},
+		{"alert-timeout", "10s", "deadline for pushing alerts to one Alertmanager, retries included", dur(func(c *Config) *time.Duration { return &c.AlertTimeout }), true},
+		{"source-alert-after", "3", "consecutive cycles a source must fail before it is paged", integer(1, func(c *Config) *int { return &c.SourceAlertAfter }), true},
 		{"dry-run", "false", "run one read-only cycle and print what would be done", boolean(func(c *Config) *bool { return &c.DryRun }), false},
 		{"once", "false", "run one acting cycle and exit", boolean(func(c *Config) *bool { return &c.Once }), false},
 		{"output", "table", "audit output: table or json", oneOf(&[]string{"table", "json"}, func(c *Config) *string { return &c.Output }), false},
 		{"check-config", "false", "validate the configuration and exit", boolean(func(c *Config) *bool { return &c.CheckConfig }), false},
 		{"version", "false", "print version, commit and Go version and exit", boolean(func(c *Config) *bool { return &c.Version }), false},
+		{"migrate-down", "", "rewrite the state file to this older schema version for a rollback (stop the daemon first; a backup is kept) and exit", func(c *Config, v string) error {
+			c.MigrateDown = -1
+			if v == "" {
+				return nil
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%q is not a schema version", v)
+			}
+			c.MigrateDown = n
+			return nil
+		}, false},
 	}
+}
+
+// checkURL accepts an absolute http(s) URL with a host.
+func checkURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", v)
+	}
+	return nil
+}
+
+// listSeparator says how a key that takes a list keeps it in its one raw
+// string: the items of a YAML list, and for a repeatable flag each use of
+// the flag, are joined with sep. A URL may hold a comma, never a newline.
+func listSeparator(name string) (sep string, repeatable bool) {
+	switch name {
+	case "web-types":
+		return ",", false
+	case "alertmanager-url":
+		return "\n", true
+	}
+	return "", false
 }
 
 func oneOf(allowed *[]string, p func(*Config) *string) func(*Config, string) error {
@@ -243,11 +337,20 @@ func oneOf(allowed *[]string, p func(*Config) *string) func(*Config, string) err
 type flagValue struct {
 	value  string
 	isBool bool
+	sep    string // set for a repeatable flag: later uses append
+	given  bool
 }
 
-func (f *flagValue) String() string     { return f.value }
-func (f *flagValue) Set(v string) error { f.value = v; return nil }
-func (f *flagValue) IsBoolFlag() bool   { return f.isBool }
+func (f *flagValue) String() string { return f.value }
+func (f *flagValue) Set(v string) error {
+	if f.sep != "" && f.given {
+		v = f.value + f.sep + v
+	}
+	f.value, f.given = v, true
+	return nil
+}
+
+func (f *flagValue) IsBoolFlag() bool { return f.isBool }
 
 // Load parses args (without the program name), reads the YAML file if one is
 // named, applies defaults, and checks everything. Errors name the key.
@@ -258,6 +361,9 @@ func Load(args []string, stderr io.Writer) (*Config, error) {
 	values := map[string]*flagValue{}
 	for _, k := range ks {
 		v := &flagValue{value: k.def, isBool: k.def == "true" || k.def == "false"}
+		if sep, repeatable := listSeparator(k.name); repeatable {
+			v.sep = sep
+		}
 		values[k.name] = v
 		fs.Var(v, k.name, k.help+" (default "+strconv.Quote(k.def)+")")
 	}
@@ -327,12 +433,13 @@ func readFile(path string, ks []key) (map[string]string, error) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		kn, vn := root.Content[i], root.Content[i+1]
 		k, ok := known[kn.Value]
+		sep, _ := listSeparator(kn.Value)
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("config file %s: line %d: unknown key %q", path, kn.Line, kn.Value)
 		case !k.fileOK:
 			return nil, fmt.Errorf("config file %s: line %d: key %q is a command-line mode, not a setting", path, kn.Line, kn.Value)
-		case vn.Kind == yaml.SequenceNode && k.name == "web-types":
+		case vn.Kind == yaml.SequenceNode && sep != "":
 			var items []string
 			for _, item := range vn.Content {
 				if item.Kind != yaml.ScalarNode {
@@ -340,7 +447,7 @@ func readFile(path string, ks []key) (map[string]string, error) {
 				}
 				items = append(items, item.Value)
 			}
-			out[k.name] = strings.Join(items, ",")
+			out[k.name] = strings.Join(items, sep)
 		case vn.Kind != yaml.ScalarNode:
 			return nil, fmt.Errorf("config file %s: line %d: %s: expected a single value", path, vn.Line, k.name)
 		default:
@@ -363,6 +470,9 @@ func (c *Config) check() error {
 	}
 	if c.Once && c.DryRun {
 		return errors.New("once: --once and --dry-run exclude each other")
+	}
+	if c.MigrateDown >= 0 && (c.Once || c.DryRun) {
+		return errors.New("migrate-down: a rollback runs alone, without --once or --dry-run")
 	}
 	if c.Version {
 		return nil

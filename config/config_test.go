@@ -38,6 +38,9 @@ func TestFixtures(t *testing.T) {
 		{"unbalanced-quote.yaml", "qstat: cannot split"},
 		{"bad-proxy-url.yaml", "proxy-list-url:"},
 		{"invalid-yaml.yaml", "invalid-yaml.yaml"},
+		{"alertmanager-list.yaml", ""},
+		{"bad-alertmanager-url.yaml", `alertmanager-url: "alertmanager-2.example:9093" is not an http(s) URL`},
+		{"bad-listen.yaml", `listen: "9469" is not a host:port`},
 	}
 	entries, _ := os.ReadDir("testdata")
 	listed := map[string]bool{"project": true}
@@ -137,5 +140,48 @@ func TestDefaultsMatchTheDesign(t *testing.T) {
 	}
 	for name := range want {
 		t.Errorf("key %s missing", name)
+	}
+}
+
+func TestAlertmanagerURLs(t *testing.T) {
+	list, _ := filepath.Abs("testdata/alertmanager-list.yaml")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"none: alerting off", nil, nil},
+		{"YAML list, trailing slash dropped", []string{"--config", list},
+			[]string{"http://alertmanager-1.example:9093", "http://alertmanager-2.example:9093"}},
+		{"repeated flag", []string{"--alertmanager-url", "http://a:9093", "--alertmanager-url", "https://b/am"},
+			[]string{"http://a:9093", "https://b/am"}},
+		{"flag replaces the file's list", []string{"--config", list, "--alertmanager-url", "http://a:9093/am,1"},
+			[]string{"http://a:9093/am,1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(append(base(t), tt.args...), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(cfg.AlertmanagerURLs, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("alertmanager URLs %q, want %q", cfg.AlertmanagerURLs, tt.want)
+			}
+		})
+	}
+	if _, err := Load(append(base(t), "--alertmanager-url", "http://a:9093", "--alertmanager-url", "http://a:9093/"), io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "given twice") {
+		t.Errorf("the same Alertmanager twice: %v", err)
+	}
+	cfg, err := Load(base(t), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:9469" || cfg.AlertResend != 0 || cfg.SourceAlertAfter != 3 || cfg.ToolURL != "https://{tool}.toolforge.org/" {
+		t.Errorf("observability defaults: listen %q resend %s source-alert-after %d tool-url %q",
+			cfg.Listen, cfg.AlertResend, cfg.SourceAlertAfter, cfg.ToolURL)
+	}
+	if cfg, err := Load(append(base(t), "--listen", ""), io.Discard); err != nil || cfg.Listen != "" {
+		t.Errorf("empty listen must disable the listener: %q, %v", cfg.Listen, err)
 	}
 }

@@ -21,6 +21,10 @@ type Restarter struct {
 	Parallel   int           // restarts running at once
 	Timeout    time.Duration // per restart; the whole process group is killed after it
 	StderrTail int           // bytes of stderr kept as the failure reason
+	// Done, when set, is called as each restart ends. The daemon's watchdog
+	// counts it as progress, so a long wave of restarts is not taken for a
+	// hung loop.
+	Done func(Result)
 }
 
 // Result is how one restart went.
@@ -65,6 +69,9 @@ func (r *Restarter) Restart(start, kill context.Context, ds []Decision, now func
 			defer wg.Done()
 			defer func() { <-sem }()
 			results[i] = r.run(kill, d, now)
+			if r.Done != nil {
+				r.Done(results[i])
+			}
 		}()
 	}
 	wg.Wait()

@@ -3,6 +3,7 @@ package monitor
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,49 +50,36 @@ func (p Plan) Restarts() []Decision {
 	return out
 }
 
-type jobKey struct{ name, owner string }
-
 // MakePlan decides, for every tool, what to do this cycle. It is pure: the
-// same inputs always give the same plan. Cost is linear in tools + jobs: jobs
-// are indexed once by (name, owner) and each tool does one map lookup.
+// same inputs always give the same plan. Cost is linear in tools + jobs and
+// allocation-light, because it runs every minute over 100,000 tools: tools
+// are indexed once by name, each job costs one lookup by its owner (the
+// account <project>.<tool>), and decisions come out already sorted.
 func MakePlan(in Inputs, p Policy) Plan {
-	jobs := make(map[jobKey][]*qstat.Job, len(in.Jobs))
-	for i := range in.Jobs {
-		j := &in.Jobs[i]
-		k := jobKey{j.Name, j.Owner}
-		jobs[k] = append(jobs[k], j)
-	}
+	manifests := sortedBy(in.Manifests.Manifests, func(m manifest.Manifest) string { return m.Tool })
+	skipped := sortedBy(in.Manifests.Skipped, func(s manifest.Skipped) string { return s.Tool })
 
 	plan := Plan{Now: in.Now}
-	seen := make(map[string]bool, len(in.Manifests.Manifests)+len(in.Manifests.Skipped))
-	decisions := make([]Decision, 0, len(in.Manifests.Manifests)+len(in.Manifests.Skipped))
-
-	for _, m := range in.Manifests.Manifests {
-		if m.Web == "" {
-			continue // no web service asked for: not desired
-		}
-		seen[m.Tool] = true
-		d := Decision{
-			Tool: m.Tool, Web: m.Web, Backend: m.Backend, Release: m.Release,
-			Account: m.Account, UID: m.UID, GID: m.GID, Home: m.Home,
-		}
-		rec := in.History[m.Tool]
-		if m.Backend != "gridengine" {
-			d.Action, d.Code = ActionSkip, CodeOtherBackend
-			d.Reason = fmt.Sprintf("backend %q is not managed by this supervisor", m.Backend)
-			decisions = append(decisions, finish(d, rec, in, p))
+	decisions := make([]Decision, 0, len(manifests)+len(skipped))
+	byTool := make(map[string]int, len(manifests)+len(skipped))
+	// Merge the two sorted lists so the decisions need no sort.
+	for i, j := 0, 0; i < len(manifests) || j < len(skipped); {
+		if j == len(skipped) || (i < len(manifests) && manifests[i].Tool < skipped[j].Tool) {
+			m := &manifests[i]
+			i++
+			if m.Web == "" {
+				continue // no web service asked for: not desired
+			}
+			byTool[m.Tool] = len(decisions)
+			decisions = append(decisions, Decision{
+				Tool: m.Tool, Web: m.Web, Backend: m.Backend, Release: m.Release,
+				Account: m.Account, UID: m.UID, GID: m.GID, Home: m.Home,
+			})
 			continue
 		}
-		plan.Desired++
-		observe(&d, jobs[jobKey{m.Web + "-" + m.Tool, m.Account}], in, p)
-		if d.Action == ActionRestart {
-			applyPolicy(&d, rec, in, p)
-		}
-		decisions = append(decisions, d)
-	}
-
-	for _, s := range in.Manifests.Skipped {
-		seen[s.Tool] = true
+		s := &skipped[j]
+		j++
+		byTool[s.Tool] = len(decisions)
 		d := Decision{Tool: s.Tool, Home: s.Home, Action: ActionSkip, Code: s.Code, Reason: s.Reason}
 		if s.Account != nil {
 			d.Account, d.UID, d.GID = s.Account.Name, s.Account.UID, s.Account.GID
@@ -99,33 +87,113 @@ func MakePlan(in Inputs, p Policy) Plan {
 		decisions = append(decisions, d)
 	}
 
-	if in.ProxyErr == nil && in.Proxy.Enabled && in.ManifestsErr == nil {
+	// Each tool's jobs: a job counts only when its owner is the tool's
+	// account and its name is <web>-<tool>.
+	best := make([]int32, len(decisions))
+	count := make([]int32, len(decisions))
+	for i := range best {
+		best[i] = -1
+	}
+	for i := range in.Jobs {
+		j := &in.Jobs[i]
+		dot := strings.IndexByte(j.Owner, '.')
+		if dot < 0 {
+			continue
+		}
+		// Most jobs are not web services: rule them out by name before
+		// paying for a map lookup.
+		tool := j.Owner[dot+1:]
+		if len(j.Name) <= len(tool) || !strings.HasSuffix(j.Name, tool) || j.Name[len(j.Name)-len(tool)-1] != '-' {
+			continue
+		}
+		k, ok := byTool[tool]
+		if !ok {
+			continue
+		}
+		d := &decisions[k]
+		if d.Account != j.Owner || d.Web == "" || !isJobName(j.Name, d.Web, d.Tool) {
+			continue
+		}
+		count[k]++
+		if best[k] < 0 || Classify(j.State).rank() > Classify(in.Jobs[best[k]].State).rank() {
+			best[k] = int32(i)
+		}
+	}
+
+	historyMatched := 0
+	for k := range decisions {
+		d := &decisions[k]
+		// Record holds the previous record until finish replaces it.
+		if rec, ok := in.History[d.Tool]; ok {
+			d.Record = rec
+			historyMatched++
+		}
+		if d.Action == ActionSkip {
+			continue
+		}
+		if d.Backend != "gridengine" {
+			d.Action, d.Code = ActionSkip, CodeOtherBackend
+			d.Reason = "backend " + strconv.Quote(d.Backend) + " is not managed by this supervisor"
+			continue
+		}
+		plan.Desired++
+		var job *qstat.Job
+		if best[k] >= 0 {
+			job = &in.Jobs[best[k]]
+		}
+		observe(d, job, int(count[k]), in, p)
+		if d.Action == ActionRestart {
+			applyPolicy(d, d.Record, in, p)
+		}
+	}
+
+	plan.Valve = applyValve(decisions, plan.Desired, p)
+	for k := range decisions {
+		finish(&decisions[k], decisions[k].Record, in, p)
+	}
+
+	// Registrations of tools this cycle does not know are reported. Skip
+	// the walk over the whole list when every registration was already
+	// matched to a tool (the usual case).
+	registrationsMatched := 0
+	if in.ProxyErr == nil && in.Proxy.Enabled {
+		for k := range decisions {
+			d := &decisions[k]
+			if d.Registered != nil && *d.Registered {
+				registrationsMatched++
+			} else if d.Registered != nil {
+				if _, ok := in.Proxy.Registrations[d.Tool]; ok {
+					registrationsMatched++ // listed, but not active
+				}
+			} else if _, ok := in.Proxy.Registrations[d.Tool]; ok && d.Action == ActionSkip {
+				registrationsMatched++
+			}
+		}
+	}
+	if in.ProxyErr == nil && in.Proxy.Enabled && in.ManifestsErr == nil && registrationsMatched < len(in.Proxy.Registrations) {
+		var only []Decision
 		for tool := range in.Proxy.Registrations {
-			if seen[tool] {
+			if _, ok := byTool[tool]; ok {
 				continue
 			}
 			yes := true
-			decisions = append(decisions, Decision{
+			only = append(only, Decision{
 				Tool: tool, Registered: &yes, Action: ActionSkip, Code: CodeProxyOnly,
-				Reason: fmt.Sprintf("registered with proxy %s but no service.manifest asks for a web service; not touched", in.Proxy.Proxy),
+				Reason: "registered with proxy " + in.Proxy.Proxy + " but no service.manifest asks for a web service; not touched",
 			})
 		}
-	}
-
-	plan.Valve = applyValve(decisions, in.History, plan.Desired, p)
-
-	for i := range decisions {
-		d := &decisions[i]
-		if d.Code == CodeProxyOnly {
-			continue
+		if len(only) > 0 {
+			slices.SortFunc(only, func(a, b Decision) int { return strings.Compare(a.Tool, b.Tool) })
+			decisions = mergeDecisions(decisions, only)
 		}
-		*d = finish(*d, in.History[d.Tool], in, p)
 	}
-	slices.SortFunc(decisions, func(a, b Decision) int { return strings.Compare(a.Tool, b.Tool) })
 	plan.Decisions = decisions
 
 	for tool, rec := range in.History {
-		if seen[tool] {
+		if historyMatched == len(in.History) {
+			break // every record belongs to a tool of this cycle
+		}
+		if _, ok := byTool[tool]; ok {
 			continue
 		}
 		pruned := state.Prune(rec, in.Now.Add(-p.Retention))
@@ -137,98 +205,134 @@ func MakePlan(in Inputs, p Policy) Plan {
 	return plan
 }
 
+// isJobName reports whether name is web + "-" + tool, without building it.
+func isJobName(name, web, tool string) bool {
+	return len(name) == len(web)+1+len(tool) && name[len(web)] == '-' &&
+		strings.HasPrefix(name, web) && strings.HasSuffix(name, tool)
+}
+
+// sortedBy returns xs sorted by key, copying only when it was not sorted
+// already (the sources hand them over sorted).
+func sortedBy[T any](xs []T, key func(T) string) []T {
+	cmp := func(a, b T) int { return strings.Compare(key(a), key(b)) }
+	if slices.IsSortedFunc(xs, cmp) {
+		return xs
+	}
+	xs = slices.Clone(xs)
+	slices.SortFunc(xs, cmp)
+	return xs
+}
+
+// mergeDecisions merges two lists sorted by tool.
+func mergeDecisions(a, b []Decision) []Decision {
+	out := make([]Decision, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0].Tool < b[0].Tool {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
 // observe fills in what the grid and the proxy say about the tool and sets
 // the action that follows from the observation alone: none, wait, or restart
 // (which the policy may still turn into hold or give-up).
-func observe(d *Decision, jobs []*qstat.Job, in Inputs, p Policy) {
+func observe(d *Decision, best *qstat.Job, jobs int, in Inputs, p Policy) {
 	if in.GridErr != nil {
 		d.Action, d.Code = ActionWait, CodeGridUnknown
 		d.Reason = "grid state unknown (qstat failed this cycle); not restarting"
 		return
 	}
-	jobName := d.Web + "-" + d.Tool
-	var best *qstat.Job
-	bestPhase := PhaseNone
-	for _, j := range jobs {
-		ph := Classify(j.State)
-		if best == nil || ph.rank() > bestPhase.rank() {
-			best, bestPhase = j, ph
-		}
-	}
-	d.Jobs, d.Phase = len(jobs), bestPhase
 	if best == nil {
+		d.Phase = PhaseNone
 		d.Action, d.Code = ActionRestart, CodeNoJob
-		d.Reason = fmt.Sprintf("no %s job on the grid", jobName)
+		d.Reason = "no " + d.Web + "-" + d.Tool + " job on the grid"
 		return
 	}
+	phase := Classify(best.State)
+	d.Jobs, d.Phase = jobs, phase
 	d.JobNumber, d.GridState, d.Queue = best.Number, best.State, best.Queue
-	job := fmt.Sprintf("job %d (%s)", best.Number, jobName)
-	if len(jobs) > 1 {
-		job = fmt.Sprintf("job %d (%s, one of %d jobs of that name)", best.Number, jobName, len(jobs))
-	}
 
-	switch bestPhase {
+	// The reason is built in one buffer: this runs for every tool, every
+	// cycle, and string concatenation would allocate at each step.
+	var buf [256]byte
+	r := append(buf[:0], "job "...)
+	r = strconv.AppendInt(r, int64(best.Number), 10)
+	r = append(append(append(append(r, " ("...), d.Web...), '-'), d.Tool...)
+	if jobs > 1 {
+		r = append(r, ", one of "...)
+		r = strconv.AppendInt(r, int64(jobs), 10)
+		r = append(r, " jobs of that name"...)
+	}
+	r = append(r, ") is "...)
+	letters := func(r []byte) []byte { return append(append(append(r, " ("...), best.State...), ')') }
+
+	switch phase {
 	case PhaseError:
 		d.Action, d.Code = ActionRestart, CodeJobError
-		d.Reason = fmt.Sprintf("%s is stuck in error state %s", job, best.State)
+		d.Reason = string(append(append(r, "stuck in error state "...), best.State...))
 	case PhaseDeleting:
 		d.Action, d.Code = ActionRestart, CodeJobDeleting
-		d.Reason = fmt.Sprintf("%s is being deleted (%s)", job, best.State)
+		d.Reason = string(letters(append(r, "being deleted"...)))
 	case PhaseSuspended:
 		d.Action, d.Code = ActionWait, CodeSuspended
-		d.Reason = fmt.Sprintf("%s is suspended (%s); a suspended job is not restarted", job, best.State)
+		d.Reason = string(append(letters(append(r, "suspended"...)), "; a suspended job is not restarted"...))
 	case PhaseHeld:
 		d.Action, d.Code = ActionWait, CodeHeld
-		d.Reason = fmt.Sprintf("%s is on hold (%s); a held job is not restarted", job, best.State)
+		d.Reason = string(append(letters(append(r, "on hold"...)), "; a held job is not restarted"...))
 	case PhaseUnknown:
 		d.Action, d.Code = ActionWait, CodeUnknownState
-		d.Reason = fmt.Sprintf("%s has state letters %q this supervisor does not know; not touching it", job, best.State)
+		d.Reason = string(append(strconv.AppendQuote(append(r, "in state letters "...), best.State), " this supervisor does not know; not touching it"...))
 	case PhasePending:
 		d.Action, d.Code = ActionWait, CodePending
-		d.Reason = fmt.Sprintf("%s is pending (%s)", job, best.State)
+		r = letters(append(r, "pending"...))
 		if !best.Submitted.IsZero() {
 			waited := in.Now.Sub(best.Submitted)
-			d.Reason = fmt.Sprintf("%s is pending (%s) for %s", job, best.State, roundDuration(waited))
+			r = append(append(r, " for "...), roundDuration(waited).String()...)
 			if p.PendingTooLong > 0 && waited > p.PendingTooLong {
 				d.Code = CodePendingTooLong
-				d.Reason += fmt.Sprintf(", longer than %s: check the queue", roundDuration(p.PendingTooLong))
+				r = append(append(append(r, ", longer than "...), roundDuration(p.PendingTooLong).String()...), ": check the queue"...)
 			}
 		}
+		d.Reason = string(r)
 	case PhaseRunning:
-		observeRegistration(d, best, job, in, p)
+		observeRegistration(d, best, letters(append(r, "running"...)), in, p)
 	}
 }
 
-func observeRegistration(d *Decision, best *qstat.Job, job string, in Inputs, p Policy) {
-	running := fmt.Sprintf("%s is running (%s)", job, best.State)
+// observeRegistration decides a running job by its proxy registration;
+// running is the reason so far ("job N (web-tool) is running (r)").
+func observeRegistration(d *Decision, best *qstat.Job, running []byte, in Inputs, p Policy) {
 	switch {
 	case in.ProxyErr != nil:
 		d.Action, d.Code = ActionWait, CodeProxyUnknown
-		d.Reason = running + "; registration unknown (proxy /list failed this cycle); not restarting"
+		d.Reason = string(append(running, "; registration unknown (proxy /list failed this cycle); not restarting"...))
 		return
 	case !in.Proxy.Enabled:
 		d.Action, d.Code = ActionNone, CodeUnchecked
-		d.Reason = running + "; proxy registration checking is off (empty active-proxy file)"
+		d.Reason = string(append(running, "; proxy registration checking is off (empty active-proxy file)"...))
 		return
 	}
 	reg, ok := in.Proxy.Registrations[d.Tool]
 	registered := ok && (reg.Status == "" || reg.Status == "active")
 	d.Registered = &registered
-	if registered {
+	proxyName := in.Proxy.Proxy
+	switch {
+	case registered:
 		d.Action, d.Code = ActionNone, CodeHealthy
-		d.Reason = fmt.Sprintf("%s and registered with proxy %s", running, in.Proxy.Proxy)
-		return
-	}
-	if !best.Started.IsZero() && in.Now.Sub(best.Started) < p.RegistrationGrace {
+		d.Reason = string(append(append(running, " and registered with proxy "...), proxyName...))
+	case !best.Started.IsZero() && in.Now.Sub(best.Started) < p.RegistrationGrace:
 		d.Action, d.Code = ActionWait, CodeRegistering
-		d.Reason = fmt.Sprintf("%s since %s; waiting up to %s for it to register with proxy %s",
-			running, roundDuration(in.Now.Sub(best.Started)), roundDuration(p.RegistrationGrace), in.Proxy.Proxy)
-		return
-	}
-	d.Action, d.Code = ActionRestart, CodeUnregistered
-	d.Reason = fmt.Sprintf("%s but not registered with proxy %s", running, in.Proxy.Proxy)
-	if ok {
-		d.Reason = fmt.Sprintf("%s but its registration with proxy %s is %q", running, in.Proxy.Proxy, reg.Status)
+		d.Reason = string(running) + " since " + roundDuration(in.Now.Sub(best.Started)).String() +
+			"; waiting up to " + roundDuration(p.RegistrationGrace).String() + " for it to register with proxy " + proxyName
+	case ok:
+		d.Action, d.Code = ActionRestart, CodeUnregistered
+		d.Reason = string(running) + " but its registration with proxy " + proxyName + " is " + strconv.Quote(reg.Status)
+	default:
+		d.Action, d.Code = ActionRestart, CodeUnregistered
+		d.Reason = string(append(append(running, " but not registered with proxy "...), proxyName...))
 	}
 }
 
@@ -266,7 +370,7 @@ func applyPolicy(d *Decision, rec state.ToolRecord, in Inputs, p Policy) {
 // applyValve holds every restart of the cycle (but ValveAllow of them) when
 // more tools want one than the limit: a mass outage is almost never the
 // tools' fault.
-func applyValve(decisions []Decision, history map[string]state.ToolRecord, desired int, p Policy) Valve {
+func applyValve(decisions []Decision, desired int, p Policy) Valve {
 	v := Valve{Limit: p.valveLimit(desired)}
 	var wanting []int
 	for i, d := range decisions {
@@ -284,7 +388,7 @@ func applyValve(decisions []Decision, history map[string]state.ToolRecord, desir
 	// Let the tools that have been down longest through first, then by name.
 	slices.SortStableFunc(wanting, func(a, b int) int {
 		da, db := decisions[a], decisions[b]
-		if c := history[da.Tool].DownSince.Compare(history[db.Tool].DownSince); c != 0 {
+		if c := da.Record.DownSince.Compare(db.Record.DownSince); c != 0 {
 			return c
 		}
 		return strings.Compare(da.Tool, db.Tool)
@@ -305,7 +409,10 @@ func applyValve(decisions []Decision, history map[string]state.ToolRecord, desir
 
 // finish computes the tool's record after this cycle and the service.log
 // notice, from the final decision.
-func finish(d Decision, rec state.ToolRecord, in Inputs, p Policy) Decision {
+func finish(d *Decision, rec state.ToolRecord, in Inputs, p Policy) {
+	if d.Code == CodeProxyOnly {
+		return
+	}
 	next := state.Prune(rec, in.Now.Add(-p.Retention))
 	next.Attempts = slices.Clone(next.Attempts)
 	if d.Attempts == 0 && d.Action != ActionGiveUp {
@@ -363,7 +470,6 @@ func finish(d Decision, rec state.ToolRecord, in Inputs, p Policy) Decision {
 
 	d.Record = next
 	d.RecordChanged = !recordsEqual(rec, next)
-	return d
 }
 
 // noticeKey identifies a refusal for service.log purposes; "" when the

@@ -255,11 +255,7 @@ func (s *Store) Commit(c Changes) error {
 		if tool == "" {
 			return fmt.Errorf("committing to state file %s: record with an empty tool name", s.path)
 		}
-		v, err := json.Marshal(c.Put[tool])
-		if err != nil {
-			return fmt.Errorf("committing to state file %s: encoding record of tool %q: %w", s.path, tool, err)
-		}
-		encoded[i] = v
+		encoded[i] = appendRecord(make([]byte, 0, 256), c.Put[tool])
 	}
 
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -268,6 +264,9 @@ func (s *Store) Commit(c Changes) error {
 		if b == nil || meta == nil {
 			return errors.New("buckets missing: file was not opened read-write")
 		}
+		// Keys arrive sorted, so pages filled nearly full are not split
+		// again by the next key; half-full pages would double the write.
+		b.FillPercent = 0.9
 		for i, tool := range tools {
 			if err := b.Put([]byte(tool), encoded[i]); err != nil {
 				return fmt.Errorf("storing record of tool %q: %w", tool, err)
@@ -333,8 +332,8 @@ type newerSchemaError struct {
 var ErrNewerSchema = errors.New("state file schema is newer than this binary")
 
 func (e *newerSchemaError) Error() string {
-	return fmt.Sprintf("state file %s has schema %d, newer than this binary understands (%d): refusing to use it (rollback? see --migrate-down)",
-		e.path, e.found, e.supported)
+	return fmt.Sprintf("state file %s has schema %d, newer than this binary understands (%d): refusing to use it; to roll back, stop the daemon and run the newer release with --migrate-down=%d first",
+		e.path, e.found, e.supported, e.supported)
 }
 
 func (e *newerSchemaError) Is(target error) bool { return target == ErrNewerSchema }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +24,7 @@ const FileName = "service.manifest"
 // Scanner defaults, used when the corresponding field is zero.
 const (
 	DefaultMaxSize     = 64 << 10
-	DefaultConcurrency = 16
+	DefaultConcurrency = 32
 	DefaultTimeout     = 30 * time.Second
 )
 
@@ -44,6 +45,44 @@ type Scanner struct {
 	MaxSize     int64             // largest manifest read; 0 means DefaultMaxSize
 	Concurrency int               // homes checked at once; 0 means DefaultConcurrency
 	Timeout     time.Duration     // for the whole scan; 0 means DefaultTimeout
+
+	// parsed remembers each manifest's parse by file identity, so that a
+	// daemon re-scanning thousands of unchanged files every minute only
+	// stats them. Rebuilt on every scan: entries of vanished homes go.
+	mu     sync.Mutex
+	parsed map[string]parsedManifest
+	fresh  map[string]parsedManifest
+	// opened, when set, is called while a manifest is open (tests and
+	// benchmarks inject NFS latency and count open files with it).
+	opened func()
+}
+
+// parsedManifest is a cached parse, valid while the file's identity is
+// unchanged. ctime is part of it because a tool can reset mtime with touch,
+// but not ctime.
+type parsedManifest struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime unix.Timespec
+	fields       Fields
+	err          error
+}
+
+func (s *Scanner) cachedParse(tool string, st *unix.Stat_t) (parsedManifest, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.parsed[tool]
+	if !ok || p.dev != uint64(st.Dev) || p.ino != st.Ino || p.size != st.Size || p.mtime != st.Mtim || p.ctime != st.Ctim {
+		return parsedManifest{}, false
+	}
+	s.fresh[tool] = p
+	return p, true
+}
+
+func (s *Scanner) rememberParse(tool string, st *unix.Stat_t, f Fields, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fresh[tool] = parsedManifest{dev: uint64(st.Dev), ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim, fields: f, err: err}
 }
 
 // Scan checks every home under Root and returns the manifests that passed
@@ -73,6 +112,14 @@ func (s *Scanner) Scan(ctx context.Context) (Scan, error) {
 	if err != nil {
 		return Scan{}, err
 	}
+	s.mu.Lock()
+	s.fresh = make(map[string]parsedManifest, len(s.parsed))
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.parsed, s.fresh = s.fresh, nil
+		s.mu.Unlock()
+	}()
 
 	type outcome struct {
 		i        int
@@ -245,18 +292,26 @@ func (s *Scanner) checkHome(ctx context.Context, tool string, timeout time.Durat
 		return nil, skip(ReasonTooLarge, "is %d bytes, larger than the %d byte limit", st.Size, maxSize)
 	}
 
-	data, err := readAtMost(fd, min(st.Size, maxSize)+1)
-	if ctx.Err() != nil {
-		return nil, s.timedOut(tool, timeout)
+	if s.opened != nil {
+		s.opened()
 	}
-	if err != nil {
-		return nil, skip(ReasonReadError, "reading failed: %v", err)
+	var f Fields
+	if p, ok := s.cachedParse(tool, &st); ok {
+		f, err = p.fields, p.err
+	} else {
+		data, readErr := readAtMost(fd, min(st.Size, maxSize)+1)
+		if ctx.Err() != nil {
+			return nil, s.timedOut(tool, timeout)
+		}
+		if readErr != nil {
+			return nil, skip(ReasonReadError, "reading failed: %v", readErr)
+		}
+		if int64(len(data)) > maxSize {
+			return nil, skip(ReasonTooLarge, "grew beyond the %d byte limit while being read", maxSize)
+		}
+		f, err = Parse(path, data, s.WebTypes)
+		s.rememberParse(tool, &st, f, err)
 	}
-	if int64(len(data)) > maxSize {
-		return nil, skip(ReasonTooLarge, "grew beyond the %d byte limit while being read", maxSize)
-	}
-
-	f, err := Parse(path, data, s.WebTypes)
 	if err != nil {
 		var pe *ParseError
 		if !errors.As(err, &pe) {
