@@ -42,8 +42,12 @@ fuzz:
 
 e2e: build $(E2E)
 
+# Every stage at 1k, 10k and 100k tools (2N unrelated jobs), each in its own
+# process; prints time, allocations, peak memory and the 100k/10k ratio.
+# The synthetic platforms are generated once under $$WSM_SYNTH_DIR (default
+# the temp dir).
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) run ./cmd/benchtable
 
 clean:
 	rm -rf bin
