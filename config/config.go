@@ -268,9 +268,11 @@ func keys() []key {
 			c.RunbookURL = v
 			return nil
 		}, true},
-		{"tool-url", "https://{tool}.toolforge.org/", "link to a tool in its alert; {tool} is the tool name", func(c *Config, v string) error {
-			if err := checkURL(strings.ReplaceAll(v, "{tool}", "tool")); err != nil {
-				return err
+		{"tool-url", "https://{tool}.toolforge.org/", "link to a tool in its alert; {tool} is the tool name; empty: none", func(c *Config, v string) error {
+			if v != "" {
+				if err := checkURL(strings.ReplaceAll(v, "{tool}", "tool")); err != nil {
+					return err
+				}
 			}
 			c.ToolURL = v
 			return nil

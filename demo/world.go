@@ -125,6 +125,8 @@ backoff-max: 20s
 registration-grace: 5s
 restart-timeout: 10s
 log-format: console
+# Any free loopback port: the demo must not collide with a real daemon's 9469.
+listen: 127.0.0.1:0
 `, dir, homes, prog, gridArg)
 	if err := os.WriteFile(w.ConfigFile, []byte(config), 0o644); err != nil {
 		return nil, err

@@ -35,6 +35,19 @@ func migrations() []migration {
 	}
 }
 
+// downMigrations returns the rollback steps: element i takes schema i+1 back
+// to i, inside the caller's transaction, so its length is always
+// SchemaVersion too. Each release ships the step down from its own schema,
+// because only it knows what it added; MigrateDown then rewrites the file for
+// the release before it.
+func downMigrations() []migration {
+	return []migration{
+		// 1 -> 0: the first layout had the same buckets and no schema key;
+		// MigrateDown removes the key, nothing else changes.
+		func(tx *bolt.Tx) error { return nil },
+	}
+}
+
 // migrate brings the file to SchemaVersion in one Update, or leaves it alone
 // when it is already there. The exclusive lock of the read-write handle
 // keeps anyone else from changing the schema between the check and the write.

@@ -241,7 +241,7 @@ func TestNewerSchemaRefusedAndFileUntouched(t *testing.T) {
 		return meta.Put(keySchema, []byte("2"))
 	})
 	before := fileSum(t, path)
-	wantMsg := fmt.Sprintf("state file %s has schema 2, newer than this binary understands (1): refusing to use it (rollback? see --migrate-down)", path)
+	wantMsg := fmt.Sprintf("state file %s has schema 2, newer than this binary understands (1): refusing to use it; to roll back, stop the daemon and run the newer release with --migrate-down=1 first", path)
 	for _, opt := range []Options{{}, {ReadOnly: true}} {
 		s, err := Open(path, opt)
 		if err == nil {

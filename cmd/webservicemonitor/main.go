@@ -50,8 +50,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if cfg.CheckConfig {
-		fmt.Fprintf(stdout, "configuration OK (project %q, homes %s, state %s)\n", cfg.Project, cfg.Homes, cfg.StateFile)
+		note, err := checkStateFile(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "webservicemonitor: %v\n", err)
+			return exitStateError
+		}
+		fmt.Fprintf(stdout, "configuration OK (project %q, homes %s, state %s: %s)\n", cfg.Project, cfg.Homes, cfg.StateFile, note)
 		return exitOK
+	}
+	if cfg.MigrateDown >= 0 {
+		return migrateDown(cfg, stdout, stderr)
 	}
 	log := newLogger(cfg, stderr)
 
@@ -81,11 +89,10 @@ func newLogger(cfg *config.Config, stderr io.Writer) zerolog.Logger {
 }
 
 func newCycle(cfg *config.Config, log zerolog.Logger) *monitor.Cycle {
-	var resolver accounts.Resolver
+	// Cached either way: a cycle looks up every tool's account.
+	resolver := accounts.NewNSS(cfg.AccountCacheTTL, time.Minute, time.Now)
 	if cfg.PasswdFile != "" {
-		resolver = accounts.NewPasswdFile(cfg.PasswdFile)
-	} else {
-		resolver = accounts.NewNSS(cfg.AccountCacheTTL, time.Minute, time.Now)
+		resolver = accounts.NewCache(accounts.NewPasswdFile(cfg.PasswdFile), cfg.AccountCacheTTL, time.Minute, time.Now)
 	}
 	policy := monitor.Policy{
 		Budget:            cfg.Budget,
@@ -143,13 +150,20 @@ func audit(ctx context.Context, cycle *monitor.Cycle, output string, stdout io.W
 		log.Error().Err(err).Msg("writing the audit")
 		return exitBadConfig
 	}
+	for _, s := range rep.Sources {
+		if errors.Is(s.Err, state.ErrNewerSchema) {
+			return exitStateError // a rollback to do, not a source to retry
+		}
+	}
 	return rep.ExitCode()
 }
 
 // lockDaemon makes sure only one acting supervisor runs against a state file
 // and that the file is one this binary understands, before any cycle.
 func lockDaemon(cfg *config.Config) (func() error, error) {
-	release, err := state.AcquireDaemonLock(cfg.StateFile + ".lock")
+	// Waits a little: a predecessor killed with SIGKILL may hold the lock for
+	// a moment after its death (see state.AcquireDaemonLockWait).
+	release, err := state.AcquireDaemonLockWait(cfg.StateFile+".lock", cfg.StateLockWait)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +186,14 @@ func once(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log zer
 		return exitStateError
 	}
 	defer release()
+	// The alerts of one acting cycle are sent too (no metrics listener:
+	// nothing would be there to scrape it).
+	obs, err := startObservability(cfg, log, false)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot set up alerting")
+		return exitBadConfig
+	}
+	defer obs.stop()
 	kill, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	context.AfterFunc(ctx, func() {
@@ -179,6 +201,8 @@ func once(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log zer
 	})
 	rep, err := cycle.Run(ctx, kill)
 	rep.Log(log, err)
+	obs.report(rep, err)
+	obs.flush(cfg.AlertTimeout)
 	if err != nil {
 		return exitStateError
 	}
@@ -198,13 +222,25 @@ func daemon(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log z
 	info := buildinfo.Get()
 	log.Info().Str("version", info.Version).Str("commit", info.Commit).Dur("interval", cfg.Interval).
 		Str("homes", cfg.Homes).Str("state_file", cfg.StateFile).Msg("webservicemonitor starting")
+	obs, err := startObservability(cfg, log, true)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start metrics or alerting")
+		return exitBadConfig
+	}
+	defer obs.stop()
+	obs.startSending()
 	d := &monitor.Daemon{
 		Cycle:         cycle,
 		Interval:      cfg.Interval,
 		ShutdownGrace: cfg.ShutdownGrace,
-		OnReport:      func(rep monitor.Report, err error) { rep.Log(log, err) },
+		OnCycleStart:  obs.cycleStarted,
 		Fatal:         func(err error) bool { return errors.Is(err, state.ErrNewerSchema) },
+		OnReport: func(rep monitor.Report, err error) {
+			rep.Log(log, err)
+			obs.report(rep, err)
+		},
 	}
+	attachSystemd(ctx, cfg, d, log)
 	if err := d.Run(ctx); err != nil {
 		log.Error().Err(err).Msg("webservicemonitor stopped")
 		return exitStateError

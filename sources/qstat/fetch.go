@@ -60,7 +60,7 @@ func (s *Source) Fetch(ctx context.Context) ([]Job, error) {
 		limit = DefaultMaxOutput
 	}
 
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("qstat did not answer within %s", timeout))
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutError{timeout})
 	defer cancel()
 
 	// Our own pipe rather than StdoutPipe: we can put a read deadline on it
@@ -113,6 +113,14 @@ func (s *Source) Fetch(ctx context.Context) ([]Job, error) {
 		return nil, fmt.Errorf("running %s: %w%s", what, parseErr, stderr.suffix())
 	}
 }
+
+// timeoutError is why a qstat run was killed at its deadline. It matches
+// context.DeadlineExceeded, so that a hung qmaster can be told from a
+// failing one (the metrics count them apart) without parsing the message.
+type timeoutError struct{ timeout time.Duration }
+
+func (e timeoutError) Error() string        { return fmt.Sprintf("qstat did not answer within %s", e.timeout) }
+func (e timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // killGroup kills the process group led by pid (Setpgid makes the group id
 // the child's pid).

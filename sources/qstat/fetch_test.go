@@ -165,6 +165,9 @@ wait
 	if want := "qstat did not answer within 500ms"; !strings.Contains(err.Error(), want) {
 		t.Errorf("Fetch error = %q; want it to contain %q", err, want)
 	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Fetch error = %q does not match context.DeadlineExceeded (the metrics count it as a timeout)", err)
+	}
 	if !strings.Contains(err.Error(), script) {
 		t.Errorf("Fetch error = %q; want it to name the command %s", err, script)
 	}

@@ -1,0 +1,119 @@
+package alerts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+)
+
+// Client pushes alerts to one Alertmanager.
+type Client struct {
+	// Name identifies the Alertmanager in logs and metrics: its URL
+	// without credentials.
+	Name    string
+	url     string // .../api/v2/alerts
+	timeout time.Duration
+	retries int
+	http    *http.Client
+}
+
+// Client defaults: a few quick retries inside one deadline. A push that
+// still fails is not retried here: the next cycle sends again.
+const (
+	DefaultTimeout = 10 * time.Second
+	DefaultRetries = 3
+	retryWaitMin   = 200 * time.Millisecond
+	retryWaitMax   = 2 * time.Second
+	errorBodyShown = 256
+)
+
+// NewClient returns a client for the Alertmanager at base (its root URL,
+// e.g. http://127.0.0.1:9093). timeout bounds one push, retries included.
+func NewClient(base string, timeout time.Duration, retries int) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("alertmanager URL %q is not an http(s) URL", base)
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	if retries < 0 {
+		retries = 0
+	}
+	name := *u
+	name.User = nil
+	return &Client{
+		Name:    name.String(),
+		url:     u.JoinPath("api", "v2", "alerts").String(),
+		timeout: timeout,
+		retries: retries,
+		http: &http.Client{Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: timeout,
+			MaxIdleConnsPerHost:   1,
+			IdleConnTimeout:       90 * time.Second,
+		}},
+	}, nil
+}
+
+// Post sends alerts in one request (API v2, POST /api/v2/alerts), retrying
+// connection errors and 5xx answers with a short backoff, all within the
+// client's deadline.
+func (c *Client) Post(ctx context.Context, alerts []Alert) error {
+	body, err := json.Marshal(alerts)
+	if err != nil {
+		return fmt.Errorf("encoding %d alert(s) for Alertmanager %s: %w", len(alerts), c.Name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	attempts := 0
+	rc := &retryablehttp.Client{
+		HTTPClient:   c.http,
+		Logger:       nil, // the caller logs the outcome once
+		RetryWaitMin: retryWaitMin,
+		RetryWaitMax: retryWaitMax,
+		RetryMax:     c.retries,
+		CheckRetry:   retryablehttp.DefaultRetryPolicy,
+		Backoff:      retryablehttp.DefaultBackoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: func(retryablehttp.Logger, *http.Request, int) {
+			attempts++
+		},
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.url, body)
+	if err != nil {
+		return fmt.Errorf("building request to Alertmanager %s: %w", c.Name, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := rc.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("%w (deadline %s)", err, c.timeout)
+		}
+		return fmt.Errorf("pushing %d alert(s) to Alertmanager %s after %d attempt(s): %w", len(alerts), c.Name, attempts, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		prefix, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyShown))
+		return fmt.Errorf("pushing %d alert(s) to Alertmanager %s: HTTP status %s after %d attempt(s): %s",
+			len(alerts), c.Name, resp.Status, attempts, bytes.TrimSpace(prefix))
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) // lets the connection be reused
+	return nil
+}

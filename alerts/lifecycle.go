@@ -1,0 +1,285 @@
+package alerts
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"webservicemonitor/monitor"
+	"webservicemonitor/state"
+)
+
+// Settings shape the alerts.
+type Settings struct {
+	// Interval is the cycle interval; Resend how often a firing alert is
+	// pushed again (0: every cycle).
+	Interval time.Duration
+	Resend   time.Duration
+	// SourceAfter is how many consecutive failed cycles of a source page.
+	SourceAfter int
+	// RunbookURL becomes every alert's runbook_url annotation ("" for none).
+	RunbookURL string
+	// ToolURL links to a tool in its alert; {tool} is replaced.
+	ToolURL string
+}
+
+// EndsAtHorizon is how far in the future a firing alert's endsAt is put:
+// four re-send periods (as Prometheus does), and at least minHorizon, so
+// that a late or failed push, or a supervisor restarting, never lets the
+// alert lapse, while the alerts of a supervisor that died resolve by
+// themselves within minutes rather than firing forever.
+func (s Settings) EndsAtHorizon() time.Duration { return max(4*max(s.Interval, s.Resend), minHorizon) }
+
+const minHorizon = time.Minute
+
+// Outbox takes each cycle's alerts for delivery (a Notifier).
+type Outbox interface {
+	Notify(firing, resolved []Alert, resend bool)
+}
+
+// Lifecycle decides, cycle after cycle, which alerts fire and which
+// resolve, and hands them to the Outbox. Observe is called from one
+// goroutine (the daemon's cycle) only.
+type Lifecycle struct {
+	Settings Settings
+	Memory   Memory // nil: the firing set does not survive a restart (tests)
+	Out      Outbox
+	Observer Observer // may be nil
+	Log      zerolog.Logger
+
+	firing      map[string]Alert // by identity; EndsAt unset
+	sourceFails map[string]int   // consecutive failed cycles by source
+	loaded      bool             // Memory read (or nil)
+	dirty       bool             // the firing set differs from what Memory holds
+	lastResend  time.Time
+}
+
+// Observe turns one cycle's report into alert transitions: new alerts fire
+// with their start, live ones are re-sent with their original start and a
+// fresh endsAt, cleared ones are sent once more with endsAt = now. A
+// condition this cycle could not see (its source failed) keeps its alert as
+// it was: "don't know" never resolves a page.
+func (l *Lifecycle) Observe(rep monitor.Report, cycleErr error, now time.Time) {
+	if l.firing == nil {
+		l.firing, l.sourceFails = map[string]Alert{}, map[string]int{}
+	}
+	l.load()
+
+	want, unknown := l.conditions(rep, cycleErr)
+	changed := false
+	for id, a := range want {
+		if live, ok := l.firing[id]; ok {
+			a.StartsAt = live.StartsAt
+		} else {
+			changed = true
+			l.Log.Warn().Str("alertname", a.Labels["alertname"]).Str("alert", id).
+				Time("starts_at", a.StartsAt).Msg("alert firing: " + a.Annotations["description"])
+		}
+		l.firing[id] = a
+	}
+	var resolved []Alert
+	for _, id := range slices.Sorted(maps.Keys(l.firing)) {
+		a := l.firing[id]
+		if _, ok := want[id]; ok || unknown(a) {
+			continue
+		}
+		delete(l.firing, id)
+		changed = true
+		a.EndsAt = now
+		resolved = append(resolved, a)
+		l.Log.Info().Str("alertname", a.Labels["alertname"]).Str("alert", id).Msg("alert resolved")
+	}
+	if changed {
+		l.dirty = true
+	}
+	l.save()
+
+	resend := changed || l.Settings.Resend <= 0 || now.Sub(l.lastResend) >= l.Settings.Resend
+	if resend {
+		l.lastResend = now
+	}
+	firing := make([]Alert, 0, len(l.firing))
+	byName := map[string]int{}
+	for _, name := range Names() {
+		byName[name] = 0
+	}
+	for _, id := range slices.Sorted(maps.Keys(l.firing)) {
+		a := l.firing[id].clone()
+		a.EndsAt = now.Add(l.Settings.EndsAtHorizon())
+		firing = append(firing, a)
+		byName[a.Labels["alertname"]]++
+	}
+	if l.Observer != nil {
+		l.Observer.AlertsFiring(byName)
+	}
+	l.Out.Notify(firing, resolved, resend)
+}
+
+// load merges the remembered firing set into the live one, once. Until it
+// succeeds nothing is saved, so a state file that was briefly locked at
+// start cannot lose what it remembers.
+func (l *Lifecycle) load() {
+	if l.loaded {
+		return
+	}
+	if l.Memory == nil {
+		l.loaded = true
+		return
+	}
+	recs, err := l.Memory.Load()
+	if err != nil {
+		l.Log.Warn().Err(err).Msg("could not read the firing alerts from the state file; trying again next cycle")
+		return
+	}
+	for id, r := range recs {
+		if _, ok := l.firing[id]; !ok {
+			l.firing[id] = Alert{Labels: r.Labels, Annotations: r.Annotations, StartsAt: r.StartsAt}
+		}
+	}
+	l.loaded = true
+	if len(recs) > 0 {
+		l.Log.Info().Int("alerts", len(recs)).Msg("firing alerts restored from the state file")
+	}
+}
+
+func (l *Lifecycle) save() {
+	if !l.dirty || !l.loaded || l.Memory == nil {
+		return
+	}
+	recs := make(map[string]state.AlertRecord, len(l.firing))
+	for id, a := range l.firing {
+		recs[id] = state.AlertRecord{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt}
+	}
+	if err := l.Memory.Save(recs); err != nil {
+		l.Log.Warn().Err(err).Msg("could not record the firing alerts in the state file; trying again next cycle")
+		return
+	}
+	l.dirty = false
+}
+
+// conditions returns the alerts this report says should fire, keyed by
+// identity, and which live alerts it cannot judge.
+func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error) (map[string]Alert, func(Alert) bool) {
+	want := map[string]Alert{}
+	add := func(a Alert) { want[a.Identity()] = a }
+
+	seen := map[string]bool{}
+	manifestsOK := false
+	for _, s := range rep.Sources {
+		seen[s.Name] = true
+		if s.Err == nil {
+			l.sourceFails[s.Name] = 0
+			manifestsOK = manifestsOK || s.Name == monitor.SourceManifests
+			continue
+		}
+		l.sourceFails[s.Name]++
+		a := l.sourceAlert(s, l.sourceFails[s.Name], rep.Started)
+		if _, live := l.firing[a.Identity()]; live || l.sourceFails[s.Name] >= max(l.Settings.SourceAfter, 1) {
+			add(a)
+		}
+	}
+
+	// Without the manifests (or without a plan at all) nobody knows which
+	// tools are given up; with them, a tool missing from the plan is no
+	// longer desired and its page resolves.
+	toolsKnown := cycleErr == nil && manifestsOK
+	if toolsKnown {
+		for _, d := range rep.Plan.Decisions {
+			if d.Action == monitor.ActionSkip || d.Record.GivenUpAt.IsZero() {
+				continue
+			}
+			a := l.toolAlert(d)
+			if live, ok := l.firing[a.Identity()]; ok && d.Action != monitor.ActionGiveUp {
+				// Not re-judged this cycle (its job is pending, say): the
+				// page keeps the reason it was given up for.
+				a.Annotations = live.Annotations
+			}
+			add(a)
+		}
+	}
+
+	valveKnown := cycleErr == nil && !rep.SourceFailed()
+	if valveKnown && rep.Plan.Valve.Tripped {
+		add(Alert{
+			Labels: map[string]string{"alertname": NameValve, "severity": "page"},
+			Annotations: l.annotate(map[string]string{
+				"summary":     fmt.Sprintf("Safety valve holding restarts: %d tools need one at once (limit %d)", rep.Plan.Valve.Wanting, rep.Plan.Valve.Limit),
+				"description": rep.Plan.Valve.Reason,
+			}),
+			StartsAt: rep.Started,
+		})
+	}
+
+	unknown := func(a Alert) bool {
+		switch a.Labels["alertname"] {
+		case NameGivenUp:
+			return !toolsKnown
+		case NameValve:
+			return !valveKnown
+		case NameSourceFailing:
+			return !seen[a.Labels["source"]]
+		}
+		return false // not ours (any more): resolve it
+	}
+	return want, unknown
+}
+
+func (l *Lifecycle) sourceAlert(s monitor.SourceStatus, fails int, at time.Time) Alert {
+	return Alert{
+		Labels: map[string]string{"alertname": NameSourceFailing, "source": s.Name, "severity": "page"},
+		Annotations: l.annotate(map[string]string{
+			"summary":     fmt.Sprintf("Source %s has failed %d cycles in a row: nothing is restarted on its account", s.Name, fails),
+			"description": s.Err.Error(),
+		}),
+		StartsAt: at,
+	}
+}
+
+func (l *Lifecycle) toolAlert(d monitor.Decision) Alert {
+	ann := map[string]string{
+		"summary":     fmt.Sprintf("Web service of tool %s (%s) is down and no longer restarted", d.Tool, d.Web),
+		"description": d.Reason + attemptsText(d),
+	}
+	if l.Settings.ToolURL != "" {
+		ann["tool_url"] = strings.ReplaceAll(l.Settings.ToolURL, "{tool}", d.Tool)
+	}
+	return Alert{
+		Labels:      map[string]string{"alertname": NameGivenUp, "tool": d.Tool, "severity": "page"},
+		Annotations: l.annotate(ann),
+		StartsAt:    d.Record.GivenUpAt,
+	}
+}
+
+func (l *Lifecycle) annotate(ann map[string]string) map[string]string {
+	if l.Settings.RunbookURL != "" {
+		ann["runbook_url"] = l.Settings.RunbookURL
+	}
+	return ann
+}
+
+// attemptsText lists the restart attempts of the current window, and what
+// the last one said when it failed.
+func attemptsText(d monitor.Decision) string {
+	atts := d.Record.Attempts
+	if n := d.Attempts; n > 0 && n < len(atts) {
+		atts = atts[len(atts)-n:]
+	}
+	if len(atts) == 0 {
+		return ""
+	}
+	parts := make([]string, len(atts))
+	for i, a := range atts {
+		parts[i] = a.At.UTC().Format(time.RFC3339) + " " + string(a.Outcome)
+	}
+	text := ". Restart attempts: " + strings.Join(parts, ", ")
+	// A failed attempt's reason is the decision's reason, " — ", and what
+	// the restart command said.
+	if _, detail, ok := strings.Cut(atts[len(atts)-1].Reason, " — "); ok {
+		text += ". Last attempt: " + detail
+	}
+	return text
+}

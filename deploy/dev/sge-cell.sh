@@ -1,0 +1,399 @@
+#!/bin/bash
+# sge-cell.sh — a single-host Son of Grid Engine cell for the real-grid
+# end-to-end tests (make e2e-grid), built from Debian's gridengine-master,
+# gridengine-exec and gridengine-client (8.1.9). Run as root.
+#
+#   sge-cell.sh up      install (if needed), configure and start the cell;
+#                       idempotent: a running cell is reconfigured, not restarted
+#   sge-cell.sh down    delete every job, stop sge_execd then sge_qmaster by PID
+#   sge-cell.sh env     print the environment the tests read (eval it)
+#   sge-cell.sh status  say what runs
+#   sge-cell.sh stop-qmaster   stop only the qmaster (tests of a grid without it)
+#   sge-cell.sh start-qmaster  start it again
+#   sge-cell.sh purge   down, then remove the tool accounts and WSM_GRID_DIR
+#
+# What it sets up, and why (each learned the hard way):
+#   * debconf answers shared/gridengineconfig=true, shared/gridenginecell=default,
+#     shared/gridenginemaster=<host name>, so the packages build the cell
+#     without asking;
+#   * nothing starts the daemons here (no systemd): sge_qmaster, then sge_execd;
+#   * when the host name resolves to a loopback address the qmaster sees
+#     clients as "localhost" and refuses them: common/host_aliases maps
+#     localhost to the host name;
+#   * h_vmem is a consumable with a non-zero default (0 would kill every job);
+#   * the scheduler runs every second (the default 15 s makes tests crawl);
+#   * queues webgrid-lighttpd and webgrid-generic (no load threshold: a busy
+#     CI machine would put them in alarm state), a requestable "release"
+#     complex that both offer as $WSM_GRID_RELEASE (a job asking for another
+#     release stays pending, as on the real grid);
+#   * tool accounts tools.<name> (uid >= 50000) with homes under
+#     $WSM_GRID_DIR/homes, standing in for NFS.
+#
+# Settings (environment): WSM_GRID_DIR (default /var/tmp/wsm-grid),
+# WSM_GRID_TOOLS (default: 16 tool names), WSM_GRID_RELEASE (buster).
+set -euo pipefail
+
+export SGE_ROOT=/var/lib/gridengine
+export SGE_CELL=default
+export PATH=/usr/bin:/usr/sbin:/bin:/sbin:$PATH
+WSM_GRID_DIR=${WSM_GRID_DIR:-/var/tmp/wsm-grid}
+WSM_GRID_TOOLS=${WSM_GRID_TOOLS:-alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa}
+WSM_GRID_RELEASE=${WSM_GRID_RELEASE:-buster}
+FIRST_UID=${WSM_GRID_FIRST_UID:-51000}
+HOST=$(hostname)
+COMMON=$SGE_ROOT/$SGE_CELL/common
+QMASTER_PIDFILE=/var/spool/gridengine/qmaster/qmaster.pid
+PACKAGES="gridengine-master gridengine-exec gridengine-client"
+LOG=$WSM_GRID_DIR/cell.log
+
+log() {
+	local line
+	line="$(date +%H:%M:%S.%3N) sge-cell: $*"
+	echo "$line" >&2
+	if [ -d "$WSM_GRID_DIR" ]; then echo "$line" >>"$LOG"; fi
+}
+die() { log "ERROR: $*"; exit 1; }
+
+# wait_for SECONDS WHAT CMD...: poll CMD every 100 ms until it succeeds.
+wait_for() {
+	local limit=$1 what=$2 start
+	shift 2
+	start=$(date +%s%N)
+	while ! "$@" >/dev/null 2>&1; do
+		if (($(date +%s%N) - start > limit * 1000000000)); then
+			die "timed out after ${limit}s waiting for $what"
+		fi
+		sleep 0.1
+	done
+	log "$what after $((($(date +%s%N) - start) / 1000000)) ms"
+}
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pid_of_file() { [ -r "$1" ] && tr -dc '0-9' <"$1" || true; }
+qmaster_pid() { pid_of_file "$QMASTER_PIDFILE"; }
+execd_pidfile() {
+	# execd spools under the name it resolves itself to (localhost here),
+	# so find its pid file rather than guess the directory.
+	ls /var/spool/gridengine/execd/*/execd.pid 2>/dev/null | head -n1
+}
+execd_pid() {
+	local f
+	f=$(execd_pidfile)
+	if [ -n "$f" ]; then pid_of_file "$f"; fi
+}
+# The pid in a pid file is only ours if it still runs the right program.
+running() { # running PID PROGRAM
+	alive "$1" && [ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "/usr/lib/gridengine/$2" ]
+}
+
+install_packages() {
+	local missing="" p
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+	done
+	if [ -z "$missing" ]; then
+		log "packages already installed: $PACKAGES"
+		return
+	fi
+	log "installing$missing (debconf: gridengineconfig=true, cell=default, master=$HOST)"
+	debconf-set-selections <<-EOF
+		gridengine-common shared/gridengineconfig boolean true
+		gridengine-common shared/gridenginecell string default
+		gridengine-common shared/gridenginemaster string $HOST
+		gridengine-client shared/gridengineconfig boolean true
+		gridengine-master shared/gridengineconfig boolean true
+	EOF
+	if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit)" ]; then
+		apt-get -o DPkg::Lock::Timeout=300 update -q
+	fi
+	local try
+	for try in 1 2; do
+		if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q \
+			--no-install-recommends $missing >>"$LOG" 2>&1; then
+			log "installed$missing"
+			return
+		fi
+		log "apt-get install failed (try $try), see $LOG"
+		[ "$try" = 2 ] || apt-get -o DPkg::Lock::Timeout=300 update -q >>"$LOG" 2>&1 || true
+	done
+	die "could not install$missing"
+}
+
+write_host_files() {
+	[ -d "$COMMON" ] || die "$COMMON missing: the gridengine-master package did not create the cell (debconf?)"
+	# The clients must find the qmaster under the host name, and the qmaster
+	# must accept clients whose address resolves to localhost as this host.
+	echo "$HOST" >"$COMMON/act_qmaster"
+	printf '%s localhost\n' "$HOST" >"$COMMON/host_aliases"
+	chown sgeadmin:sgeadmin "$COMMON/act_qmaster" "$COMMON/host_aliases"
+	log "act_qmaster=$HOST; host_aliases: localhost is $HOST ($(getent hosts "$HOST" | awk '{print $1}'))"
+}
+
+start_qmaster() {
+	local pid
+	pid=$(qmaster_pid)
+	if running "$pid" sge_qmaster; then
+		log "sge_qmaster already runs (pid $pid)"
+	else
+		mkdir -p /var/run/gridengine
+		chown sgeadmin:sgeadmin /var/run/gridengine
+		log "starting sge_qmaster"
+		/usr/sbin/sge_qmaster
+	fi
+	wait_for 60 "qmaster answering" qstat -u '*' -xml
+	log "sge_qmaster pid $(qmaster_pid)"
+}
+
+start_execd() {
+	local pid
+	pid=$(execd_pid)
+	if running "$pid" sge_execd; then
+		log "sge_execd already runs (pid $pid)"
+	else
+		log "starting sge_execd"
+		/usr/sbin/sge_execd
+	fi
+	# The host reports load once its execd has registered.
+	wait_for 60 "execd of $HOST reporting" \
+		sh -c "qhost -h '$HOST' | awk 'NR>3 && \$1==\"$HOST\" && \$7!=\"-\" {ok=1} END {exit !ok}'"
+}
+
+configure() {
+	local dir
+	dir=$(mktemp -d)
+	# shellcheck disable=SC2064
+	trap "rm -rf '$dir'" RETURN
+
+	qconf -sh | grep -qx "$HOST" || qconf -ah "$HOST" >>"$LOG" 2>&1
+	qconf -ss 2>/dev/null | grep -qx "$HOST" || qconf -as "$HOST" >>"$LOG" 2>&1
+
+	# qconf -Mconf takes the configuration's name from the file's name.
+	qconf -sconf global >"$dir/global"
+	sed -i -e 's/^mailer .*/mailer                       \/bin\/true/' \
+		-e 's/^load_report_time .*/load_report_time             00:00:05/' "$dir/global"
+	qconf -Mconf "$dir/global" >>"$LOG" 2>&1
+	log "global configuration: mailer /bin/true, load_report_time 5s"
+
+	qconf -ssconf >"$dir/sched"
+	sed -i -e 's/^schedule_interval .*/schedule_interval                 0:0:1/' \
+		-e 's/^flush_submit_sec .*/flush_submit_sec                  1/' \
+		-e 's/^flush_finish_sec .*/flush_finish_sec                  1/' "$dir/sched"
+	qconf -Msconf "$dir/sched" >>"$LOG" 2>&1
+	log "scheduler: interval 1s, flush on submit and finish"
+
+	# h_vmem consumable with a non-zero default; release requestable.
+	qconf -sc | grep -v -e '^h_vmem ' -e '^release ' >"$dir/complexes"
+	cat >>"$dir/complexes" <<-'EOF'
+		h_vmem              h_vmem     MEMORY      <=    YES         YES        4G       0
+		release             release    RESTRING    ==    YES         NO         NONE     0
+	EOF
+	qconf -Mc "$dir/complexes" >>"$LOG" 2>&1
+	log "complexes: h_vmem consumable (default 4G), release requestable"
+
+	local q
+	for q in webgrid-lighttpd webgrid-generic; do
+		cat >"$dir/$q" <<-EOF
+			qname                 $q
+			hostlist              $HOST
+			seq_no                0
+			load_thresholds       NONE
+			suspend_thresholds    NONE
+			nsuspend              1
+			suspend_interval      00:05:00
+			priority              0
+			min_cpu_interval      00:05:00
+			processors            UNDEFINED
+			qtype                 BATCH INTERACTIVE
+			ckpt_list             NONE
+			pe_list               NONE
+			rerun                 TRUE
+			slots                 40
+			tmpdir                /tmp
+			shell                 /bin/sh
+			prolog                NONE
+			epilog                NONE
+			shell_start_mode      posix_compliant
+			starter_method        NONE
+			suspend_method        NONE
+			resume_method         NONE
+			terminate_method      NONE
+			notify                00:00:60
+			owner_list            NONE
+			user_lists            NONE
+			xuser_lists           NONE
+			subordinate_list      NONE
+			complex_values        release=$WSM_GRID_RELEASE
+			projects              NONE
+			xprojects             NONE
+			calendar              NONE
+			initial_state         default
+			s_rt                  INFINITY
+			h_rt                  INFINITY
+			s_cpu                 INFINITY
+			h_cpu                 INFINITY
+			s_fsize               INFINITY
+			h_fsize               INFINITY
+			s_data                INFINITY
+			h_data                INFINITY
+			s_stack               INFINITY
+			h_stack               INFINITY
+			s_core                INFINITY
+			h_core                INFINITY
+			s_rss                 INFINITY
+			h_rss                 INFINITY
+			s_vmem                INFINITY
+			h_vmem                INFINITY
+		EOF
+		if qconf -sql 2>/dev/null | grep -qx "$q"; then
+			qconf -Mq "$dir/$q" >>"$LOG" 2>&1
+			# A test may have left it suspended or disabled.
+			qmod -usq "$q" >>"$LOG" 2>&1 || true
+			qmod -e "$q" >>"$LOG" 2>&1 || true
+		else
+			qconf -Aq "$dir/$q" >>"$LOG" 2>&1
+		fi
+		log "queue $q on $HOST: 40 slots, rerun TRUE, no load threshold, release=$WSM_GRID_RELEASE"
+	done
+}
+
+create_tools() {
+	mkdir -p "$WSM_GRID_DIR/homes"
+	chmod 0755 "$WSM_GRID_DIR" "$WSM_GRID_DIR/homes"
+	local uid=$FIRST_UID name account created=""
+	for name in $WSM_GRID_TOOLS; do
+		account=tools.$name
+		if ! getent passwd "$account" >/dev/null; then
+			useradd --uid "$uid" --user-group --no-create-home --home-dir "$WSM_GRID_DIR/homes/$name" \
+				--shell /bin/bash "$account"
+			created="$created $account"
+		fi
+		install -d -m 0755 -o "$account" -g "$account" "$WSM_GRID_DIR/homes/$name"
+		uid=$((uid + 1))
+	done
+	log "tool accounts (uid >= $FIRST_UID, homes under $WSM_GRID_DIR/homes): $WSM_GRID_TOOLS${created:+ (created:$created)}"
+}
+
+delete_all_jobs() {
+	if ! qstat -u '*' -xml >/dev/null 2>&1; then return; fi
+	if [ -n "$(qstat -u '*' 2>/dev/null)" ]; then
+		log "deleting every job"
+		qdel -f -u '*' >>"$LOG" 2>&1 || true
+		local i
+		for i in $(seq 100); do
+			[ -z "$(qstat -u '*' 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+	fi
+}
+
+stop_pid() { # stop_pid PID NAME SECONDS
+	local pid=$1 name=$2 limit=$3 start
+	start=$(date +%s%N)
+	kill -CONT "$pid" 2>/dev/null || true # a test may have stopped it
+	kill -TERM "$pid" 2>/dev/null || true
+	while alive "$pid"; do
+		if (($(date +%s%N) - start > limit * 1000000000)); then
+			log "$name (pid $pid) still runs after ${limit}s: SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			sleep 0.2
+			break
+		fi
+		sleep 0.1
+	done
+	log "$name (pid $pid) stopped after $((($(date +%s%N) - start) / 1000000)) ms"
+}
+
+down() {
+	local pid child
+	pid=$(qmaster_pid)
+	if running "$pid" sge_qmaster; then
+		kill -CONT "$pid" 2>/dev/null || true
+		delete_all_jobs
+	fi
+	pid=$(execd_pid)
+	if running "$pid" sge_execd; then
+		kill -CONT "$pid" 2>/dev/null || true
+		# Shepherds of jobs still running are this execd's children.
+		local children
+		children=$(ps -o pid= --ppid "$pid" || true)
+		stop_pid "$pid" sge_execd 20
+		for child in $children; do
+			if alive "$child"; then
+				log "killing leftover job shepherd $child and its process group"
+				kill -KILL -- "-$child" 2>/dev/null || kill -KILL "$child" 2>/dev/null || true
+			fi
+		done
+	else
+		log "sge_execd not running"
+	fi
+	pid=$(qmaster_pid)
+	if running "$pid" sge_qmaster; then
+		# Stopping the qmaster takes several seconds.
+		stop_pid "$pid" sge_qmaster 30
+	else
+		log "sge_qmaster not running"
+	fi
+}
+
+print_env() {
+	cat <<-EOF
+		export SGE_ROOT=$SGE_ROOT
+		export SGE_CELL=$SGE_CELL
+		export WSM_GRID_DIR=$WSM_GRID_DIR
+		export WSM_GRID_HOMES=$WSM_GRID_DIR/homes
+		export WSM_GRID_TOOLS="$WSM_GRID_TOOLS"
+		export WSM_GRID_HOST=$HOST
+		export WSM_GRID_RELEASE=$WSM_GRID_RELEASE
+		export WSM_GRID_QMASTER_PIDFILE=$QMASTER_PIDFILE
+		export WSM_GRID_EXECD_PIDFILE=$(execd_pidfile)
+	EOF
+}
+
+status() {
+	local pid
+	pid=$(qmaster_pid)
+	if running "$pid" sge_qmaster; then echo "sge_qmaster: running (pid $pid)"; else echo "sge_qmaster: stopped"; fi
+	pid=$(execd_pid)
+	if running "$pid" sge_execd; then echo "sge_execd: running (pid $pid)"; else echo "sge_execd: stopped"; fi
+	qstat -u '*' -f 2>/dev/null || true
+}
+
+[ "$(id -u)" = 0 ] || { echo "sge-cell.sh: run as root" >&2; exit 1; }
+case "${1:-}" in
+up)
+	mkdir -p "$WSM_GRID_DIR"
+	began=$(date +%s%N)
+	install_packages
+	write_host_files
+	start_qmaster
+	configure
+	start_execd
+	create_tools
+	log "cell up in $((($(date +%s%N) - began) / 1000000)) ms (host $HOST, SGE_ROOT $SGE_ROOT, cell $SGE_CELL)"
+	;;
+down) down ;;
+stop-qmaster)
+	# For tests of a grid without its qmaster; `up` starts it again.
+	pid=$(qmaster_pid)
+	if running "$pid" sge_qmaster; then stop_pid "$pid" sge_qmaster 30; else log "sge_qmaster not running"; fi
+	;;
+start-qmaster)
+	# Start a stopped qmaster of a cell configured before (faster than up).
+	write_host_files
+	start_qmaster
+	;;
+env) print_env ;;
+status) status ;;
+purge)
+	down
+	for name in $WSM_GRID_TOOLS; do
+		if getent passwd "tools.$name" >/dev/null; then userdel "tools.$name" 2>/dev/null || true; fi
+	done
+	rm -rf "$WSM_GRID_DIR"
+	echo "sge-cell: purged accounts and $WSM_GRID_DIR" >&2
+	;;
+*)
+	echo "usage: $0 up|down|env|status|stop-qmaster|start-qmaster|purge" >&2
+	exit 2
+	;;
+esac

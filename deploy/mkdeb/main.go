@@ -1,0 +1,246 @@
+// Command mkdeb builds webservicemonitor's Debian package with nfpm (as a
+// library, pinned in this directory's go.mod: its own module, so that
+// nfpm's dependencies stay out of the supervisor's module graph).
+//
+// It owns the package's shape: which files go where, which is a conffile,
+// the maintainer scripts, the control data (Debian version from git
+// describe, the exact build in X-Build-Version/X-Build-Commit, libc6
+// version from the binary's symbols). It never builds the binary (make
+// does, with the version in -ldflags) and never installs anything.
+//
+//	go run -C deploy/mkdeb . -root $PWD -binary bin/webservicemonitor -version $(git describe ...) -out bin
+package main
+
+import (
+	"debug/elf"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/goreleaser/nfpm/v2"
+	"github.com/goreleaser/nfpm/v2/deb"
+	"github.com/goreleaser/nfpm/v2/files"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "mkdeb: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("mkdeb", flag.ContinueOnError)
+	root := fs.String("root", "", "repository root (absolute)")
+	binary := fs.String("binary", "bin/webservicemonitor", "the built binary, relative to -root")
+	version := fs.String("version", "", "git describe --tags --always --dirty (as baked into the binary)")
+	commit := fs.String("commit", "", "git commit (as baked into the binary)")
+	commits := fs.Int("commits", 0, "git rev-list --count HEAD: orders untagged builds")
+	arch := fs.String("arch", runtime.GOARCH, "Debian architecture of the binary")
+	out := fs.String("out", "bin", "directory for the .deb, relative to -root")
+	maintainer := fs.String("maintainer", "webservicemonitor maintainers <root@localhost>", "Maintainer field")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(*root) {
+		return fmt.Errorf("-root %q must be an absolute path", *root)
+	}
+	debVersion, err := DebianVersion(*version, *commits)
+	if err != nil {
+		return err
+	}
+	abs := func(p string) string { return filepath.Join(*root, p) }
+
+	libc, err := glibcRequirement(abs(*binary))
+	if err != nil {
+		return err
+	}
+	contents, err := Contents(*root, *binary)
+	if err != nil {
+		return err
+	}
+	info := &nfpm.Info{
+		Name:          "webservicemonitor",
+		Arch:          *arch,
+		Platform:      "linux",
+		Version:       debVersion,
+		VersionSchema: "none", // DebianVersion already made it a Debian version
+		Section:       "admin",
+		Priority:      "optional",
+		Maintainer:    *maintainer,
+		Description: "supervisor that keeps a grid platform's tool web services up\n" +
+			"Every minute it joins what each tool asked for (service.manifest), what the\n" +
+			"grid runs (qstat) and what the front proxy routes, restarts what is down\n" +
+			"within a per-tool budget and backoff that survive its own restarts, and\n" +
+			"tells each tool what it did in its service.log.",
+		Overridables: nfpm.Overridables{
+			// sudo: the default restart-command is `sudo -i -u <tool> webservice
+			// ... restart`. qstat (Son of Grid Engine) is not a dependency: sites
+			// build their own; --check-config says when it is missing.
+			Depends:  []string{libc, "sudo"},
+			Contents: contents,
+			Scripts: nfpm.Scripts{
+				PostInstall: abs("deploy/debian/postinst"),
+				PreRemove:   abs("deploy/debian/prerm"),
+				PostRemove:  abs("deploy/debian/postrm"),
+			},
+			Deb: nfpm.Deb{
+				Compression: "xz",
+				Fields: map[string]string{
+					// The exact build, as `webservicemonitor --version` and the
+					// build_info metric show it.
+					"X-Build-Version": *version,
+					"X-Build-Commit":  *commit,
+				},
+			},
+		},
+		DisableGlobbing: true, // Contents already expanded the globs
+	}
+	info = nfpm.WithDefaults(info)
+	if err := nfpm.Validate(info); err != nil {
+		return fmt.Errorf("package definition: %w", err)
+	}
+	packager := deb.Default
+	path := filepath.Join(abs(*out), packager.ConventionalFileName(info))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := packager.Package(info, f); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("building %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Println(path)
+	return nil
+}
+
+// Contents is what the package installs. The Prometheus rules and the
+// Grafana dashboards are globs: whatever deploy/ holds at build time.
+func Contents(root, binary string) (files.Contents, error) {
+	mode := func(m os.FileMode) *files.ContentFileInfo {
+		return &files.ContentFileInfo{Mode: m, Owner: "root", Group: "root"}
+	}
+	c := files.Contents{
+		{Source: filepath.Join(root, binary), Destination: "/usr/bin/webservicemonitor", FileInfo: mode(0o755)},
+		{Source: filepath.Join(root, "deploy/systemd/webservicemonitor.service"), Destination: "/lib/systemd/system/webservicemonitor.service", FileInfo: mode(0o644)},
+		// A conffile: dpkg keeps local changes on upgrade and remove, asks
+		// when both sides changed, and removes it on purge.
+		{Source: filepath.Join(root, "deploy/config.yaml"), Destination: "/etc/webservicemonitor/config.yaml", Type: files.TypeConfig, FileInfo: mode(0o644)},
+		{Source: filepath.Join(root, "README.md"), Destination: "/usr/share/doc/webservicemonitor/README.md", FileInfo: mode(0o644)},
+	}
+	for _, g := range []struct{ glob, dir string }{
+		{"deploy/prometheus/*.rules.yml", "/usr/share/webservicemonitor/prometheus/"},
+		{"deploy/grafana/*.json", "/usr/share/webservicemonitor/grafana/"},
+	} {
+		matches, err := filepath.Glob(filepath.Join(root, g.glob))
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(matches)
+		for _, m := range matches {
+			c = append(c, &files.Content{Source: m, Destination: g.dir + filepath.Base(m), FileInfo: mode(0o644)})
+		}
+	}
+	for _, x := range c {
+		if _, err := os.Stat(x.Source); err != nil {
+			return nil, fmt.Errorf("package content for %s: %w", x.Destination, err)
+		}
+	}
+	return c, nil
+}
+
+var (
+	// v1.2.3, v1.2.3-rc1, v1.2.3-4-gabcdef0 (without -dirty).
+	tagged = regexp.MustCompile(`^v?([0-9]+(?:\.[0-9]+)*)(?:-([a-z]+[0-9]*))?(?:-([0-9]+)-g([0-9a-f]{4,40}))?$`)
+	// abcdef0: no tag yet (git abbreviates to 7 hex digits or more).
+	untagged   = regexp.MustCompile(`^([0-9a-f]{7,40})$`)
+	debVersion = regexp.MustCompile(`^[0-9][A-Za-z0-9.+~]*$`)
+)
+
+// DebianVersion turns git describe's output into a version dpkg orders the
+// way the history goes: a tag is its number, a pre-release sorts before it
+// (~), commits after a tag after it (+N.gHASH), an untagged build by its
+// commit count. -dirty marks a build from a modified tree.
+func DebianVersion(describe string, commits int) (string, error) {
+	base, dirty := strings.CutSuffix(describe, "-dirty")
+	var v string
+	// An untagged build is a bare abbreviated hash, which can be all
+	// digits: it is tried first, so that "1234567" is not taken for a tag.
+	if m := untagged.FindStringSubmatch(base); m != nil {
+		v = "0.0.0+" + strconv.Itoa(commits) + ".g" + m[1]
+	} else if m := tagged.FindStringSubmatch(base); m != nil {
+		v = m[1]
+		if m[2] != "" {
+			v += "~" + m[2]
+		}
+		if m[3] != "" {
+			v += "+" + m[3] + ".g" + m[4]
+		}
+	} else if base == "dev" {
+		v = "0.0.0+dev"
+	} else {
+		return "", fmt.Errorf("cannot make a Debian version from %q (expected git describe --tags --always --dirty output)", describe)
+	}
+	if dirty {
+		if strings.Contains(v, "+") {
+			v += ".dirty"
+		} else {
+			v += "+dirty"
+		}
+	}
+	if !debVersion.MatchString(v) {
+		return "", fmt.Errorf("version %q from %q is not a Debian version", v, describe)
+	}
+	return v, nil
+}
+
+// glibcRequirement reads the newest GLIBC_x.y symbol version the binary
+// needs (it is built with cgo for NSS), the way dpkg-shlibdeps would.
+func glibcRequirement(binary string) (string, error) {
+	f, err := elf.Open(binary)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", binary, err)
+	}
+	defer f.Close()
+	syms, err := f.ImportedSymbols()
+	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
+		return "", fmt.Errorf("reading symbols of %s: %w", binary, err)
+	}
+	best := []int{}
+	for _, s := range syms {
+		if !strings.HasPrefix(s.Version, "GLIBC_") {
+			continue
+		}
+		var parts []int
+		for _, p := range strings.Split(strings.TrimPrefix(s.Version, "GLIBC_"), ".") {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				parts = nil
+				break
+			}
+			parts = append(parts, n)
+		}
+		if parts != nil && slices.Compare(parts, best) > 0 {
+			best = parts
+		}
+	}
+	if len(best) == 0 {
+		return "libc6", nil // static: any libc6 (sudo needs one anyway)
+	}
+	strs := make([]string, len(best))
+	for i, n := range best {
+		strs[i] = strconv.Itoa(n)
+	}
+	return "libc6 (>= " + strings.Join(strs, ".") + ")", nil
+}

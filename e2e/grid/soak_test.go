@@ -1,0 +1,190 @@
+//go:build e2e
+
+package grid
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"webservicemonitor/state"
+)
+
+// TestSoakKill9 runs the daemon's acting cycles against the real cell and
+// kills it with SIGKILL at random moments, over and over. After every kill
+// the state file must open, no tool's history may lose an attempt, and
+// throttling must hold: never more restarts in a window than the budget,
+// counted both in the state file and in what the webservice actually ran.
+//
+// WSM_GRID_SOAK_KILLS (default 60, at least 50 count as a pass) and
+// WSM_GRID_SOAK_TIME (default 4m) bound it.
+func TestSoakKill9(t *testing.T) {
+	kills := envInt("WSM_GRID_SOAK_KILLS", 60)
+	limit, err := time.ParseDuration(envOr("WSM_GRID_SOAK_TIME", "4m"))
+	must(t, err)
+	w := newWorld(t)
+	const (
+		budget = 3
+		window = 30 * time.Second
+		// An invocation starts a little after the cycle that recorded its
+		// attempt (collecting the sources), so spans between invocations
+		// may be shorter than the window by that much.
+		slack = 2 * time.Second
+	)
+	w.startTools("alpha", "bravo")
+	for _, tool := range []string{"charlie", "delta", "echo", "foxtrot", "golf"} {
+		w.manifest(tool, "lighttpd")
+	}
+	w.setMode("charlie", "fail") // qsub refuses: every restart fails
+	w.setMode("delta", "fail")
+	w.setMode("echo", "crash") // restarts succeed, the job dies two seconds later
+	w.setMode("foxtrot", "crash")
+	args := []string{"--interval", "1s", "--restart-budget", strconv.Itoa(budget), "--restart-window", window.String(),
+		"--backoff-initial", "1s", "--backoff-max", "4s", "--registration-grace", "5s"}
+
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 0))
+	t.Logf("soak: seed %d, up to %d kills within %s", seed, kills, limit)
+
+	prev := map[string][]time.Time{}
+	var violations, cycles, killed, opened int
+	violate := func(format string, a ...any) {
+		violations++
+		t.Errorf(format, a...)
+	}
+	began := time.Now()
+	for killed < kills && time.Since(began) < limit {
+		d := w.startDaemon(args...)
+		time.Sleep(time.Duration(200+rng.IntN(2300)) * time.Millisecond)
+		if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("kill -9: %v", err)
+		}
+		<-d.done
+		killed++
+		cycles += len(d.cycles())
+		os.Remove(d.log)
+
+		st, err := state.Open(w.state, state.Options{ReadOnly: true, LockTimeout: 5 * time.Second})
+		if errors.Is(err, fs.ErrNotExist) && len(prev) == 0 {
+			continue // killed before its first commit
+		}
+		if err != nil {
+			violate("kill %d: the state file does not open: %v", killed, err)
+			continue
+		}
+		hist, err := st.Histories()
+		st.Close()
+		if err != nil {
+			violate("kill %d: reading the state file: %v", killed, err)
+			continue
+		}
+		opened++
+		for tool, rec := range hist {
+			var at []time.Time
+			for _, a := range rec.Attempts {
+				at = append(at, a.At)
+			}
+			// The history never goes backwards: what was there is still there.
+			if len(at) < len(prev[tool]) {
+				violate("kill %d: %s has %d attempts, had %d", killed, tool, len(at), len(prev[tool]))
+			} else {
+				for i, p := range prev[tool] {
+					if !at[i].Equal(p) {
+						violate("kill %d: %s's attempt %d changed from %s to %s", killed, tool, i, p, at[i])
+					}
+				}
+			}
+			prev[tool] = at
+			if n, from := maxInWindow(at, window); n > budget {
+				violate("kill %d: %s has %d attempts within %s from %s (budget %d)", killed, tool, n, window, from.Format(time.TimeOnly), budget)
+			}
+		}
+	}
+	d := w.startDaemon(args...)
+	d.waitCycles(1, 30*time.Second)
+	d.stop()
+	cycles += len(d.cycles())
+	// Restarts in flight at a kill finish on their own; let them.
+	time.Sleep(5 * time.Second)
+
+	restarts := w.restarts()
+	total, maxAttempts, maxRuns := 0, 0, 0
+	var tools []string
+	for tool := range prev {
+		tools = append(tools, tool)
+	}
+	sort.Strings(tools)
+	for _, tool := range tools {
+		var at []time.Time
+		for _, inv := range restarts[tool] {
+			at = append(at, inv.At)
+		}
+		total += len(at)
+		// What the grid saw: the webservice never ran more often than the budget in a window.
+		if n, from := maxInWindow(at, window-slack); n > budget {
+			violate("%s: the webservice ran %d restarts within %s from %s (budget %d)", tool, n, window-slack, from.Format(time.TimeOnly), budget)
+		}
+		// Every restart that ran was recorded first.
+		if len(at) > len(prev[tool]) {
+			violate("%s: %d restarts ran, %d attempts recorded", tool, len(at), len(prev[tool]))
+		}
+		n, _ := maxInWindow(prev[tool], window)
+		maxAttempts = max(maxAttempts, n)
+		m, _ := maxInWindow(at, window)
+		maxRuns = max(maxRuns, m)
+		t.Logf("soak: %-8s %2d attempts recorded, %2d restarts run, at most %d attempts in a %s window", tool, len(prev[tool]), len(at), n, window)
+	}
+	for _, tool := range []string{"alpha", "bravo"} {
+		if len(restarts[tool]) != 0 {
+			violate("%s was up and got restarted %d times", tool, len(restarts[tool]))
+		}
+	}
+	if len(restarts["charlie"]) < budget || len(restarts["echo"]) < budget {
+		t.Errorf("the soak restarted too little to prove anything: %d and %d restarts", len(restarts["charlie"]), len(restarts["echo"]))
+	}
+	if killed < min(kills, 50) {
+		t.Errorf("only %d kills within %s", killed, limit)
+	}
+	summary := fmt.Sprintf("soak: %d SIGKILLs in %s (seed %d), %d completed cycles, state file opened after %d kills, %d restarts run, "+
+		"at most %d attempts and %d restarts per tool in a %s window (budget %d), %d violations",
+		killed, time.Since(began).Round(time.Second), seed, cycles, opened, total, maxAttempts, maxRuns, window, budget, violations)
+	t.Log(summary)
+	fmt.Println(summary)
+}
+
+// maxInWindow returns the largest number of times (sorted) within any span
+// shorter than window, and where that span starts.
+func maxInWindow(times []time.Time, window time.Duration) (int, time.Time) {
+	best, from := 0, time.Time{}
+	j := 0
+	for i := range times {
+		for times[i].Sub(times[j]) >= window {
+			j++
+		}
+		if n := i - j + 1; n > best {
+			best, from = n, times[j]
+		}
+	}
+	return best, from
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}

@@ -1,0 +1,449 @@
+// Package metrics exports what the supervisor sees and does as Prometheus
+// metrics, and serves them, with /healthz and /readyz, on the daemon's
+// listener. Each Metrics owns its own registry (never the process-wide
+// default one), so two daemons in one test process do not share series.
+//
+// It only reads reports: it never decides anything and never changes what
+// it is shown. Series of tools that are no longer desired are deleted, not
+// left stale.
+package metrics
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io/fs"
+	"net"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"webservicemonitor/buildinfo"
+	"webservicemonitor/monitor"
+	"webservicemonitor/state"
+)
+
+const namespace = "webservicemonitor"
+
+// Tool statuses: what the grid and the proxy show of a desired tool's web
+// service, whatever the supervisor then does about it (that is the code
+// label). The first four are "down": the service does not serve and a
+// restart is what fixes it.
+const (
+	StatusNotRunning   = "not-running"  // no job on the grid
+	StatusError        = "error"        // job stuck in E
+	StatusDeleting     = "deleting"     // job being deleted (d)
+	StatusUnregistered = "unregistered" // running, missing from the proxy
+	StatusUp           = "up"
+	StatusRegistering  = "registering" // running, within its registration grace
+	StatusPending      = "pending"
+	StatusHeld         = "held" // SGE hold, before it ever ran
+	StatusSuspended    = "suspended"
+	StatusUnknown      = "unknown" // a source failed, or letters nobody knows
+)
+
+// Statuses lists every status, down ones first.
+func Statuses() []string {
+	return []string{StatusNotRunning, StatusError, StatusDeleting, StatusUnregistered,
+		StatusUp, StatusRegistering, StatusPending, StatusHeld, StatusSuspended, StatusUnknown}
+}
+
+// DownStatuses are the statuses of a tool whose web service is down.
+func DownStatuses() []string {
+	return []string{StatusNotRunning, StatusError, StatusDeleting, StatusUnregistered}
+}
+
+// errorKinds are the coarse, stable classes of why a source failed
+// (ErrorKind). Functions rather than variables, like every table here, so
+// that nothing can change them at run time.
+func errorKinds() []string {
+	return []string{"timeout", "cancelled", "network", "exit-status", "invalid", "io", "locked", "newer-schema", "other"}
+}
+
+func sourceNames() []string {
+	return []string{monitor.SourceManifests, monitor.SourceGrid, monitor.SourceProxy, monitor.SourceState}
+}
+
+func outcomes() []state.Outcome {
+	return []state.Outcome{state.OutcomeSucceeded, state.OutcomeFailed, state.OutcomeTimedOut, state.OutcomeCancelled}
+}
+
+// Metrics is one daemon's metrics.
+type Metrics struct {
+	reg      *prometheus.Registry
+	interval time.Duration
+	now      func() time.Time
+	born     time.Time
+
+	lastStart atomic.Int64 // unix nanoseconds of the last cycle start; 0 before the first
+	ready     atomic.Bool
+
+	mu      sync.Mutex
+	tools   map[string]toolSeries // what is exported per tool
+	failing map[string]int        // consecutive failed cycles per source
+
+	toolStatus    *prometheus.GaugeVec
+	toolDownSince *prometheus.GaugeVec
+	toolAttempts  *prometheus.GaugeVec
+	toolRestarts  *prometheus.CounterVec
+
+	cycleDuration    prometheus.Histogram
+	cycles           *prometheus.CounterVec
+	lastCycleStart   prometheus.Gauge
+	lastCycleEnd     prometheus.Gauge
+	lastSuccess      prometheus.Gauge
+	toolsByStatus    *prometheus.GaugeVec
+	toolsDesired     prometheus.Gauge
+	toolsBackoff     prometheus.Gauge
+	toolsValveHeld   prometheus.Gauge
+	toolsGivenUp     prometheus.Gauge
+	restartsStarted  prometheus.Counter
+	restartsFinished *prometheus.CounterVec
+	valveTripped     prometheus.Gauge
+	valveWanting     prometheus.Gauge
+	valveLimit       prometheus.Gauge
+
+	sourceDuration   *prometheus.HistogramVec
+	sourceErrors     *prometheus.CounterVec
+	sourceItems      *prometheus.GaugeVec
+	sourceFailing    *prometheus.GaugeVec
+	manifestsSkipped *prometheus.GaugeVec
+
+	alertSends    *prometheus.CounterVec
+	alertFailures *prometheus.CounterVec
+	alertsSent    *prometheus.CounterVec
+	alertQueue    *prometheus.GaugeVec
+	alertsFiring  *prometheus.GaugeVec
+}
+
+type toolSeries struct{ web, status, code string }
+
+// New returns the metrics of one daemon, registered in a registry of its
+// own together with the Go runtime and process collectors. interval is the
+// cycle interval (for /healthz); now is the clock.
+func New(info buildinfo.Info, interval time.Duration, now func() time.Time) *Metrics {
+	reg := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{reg: reg, interval: interval, now: now, born: now(),
+		tools: map[string]toolSeries{}, failing: map[string]int{}}
+
+	gauge := func(name, help string) prometheus.Gauge {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
+		f(g)
+		return g
+	}
+	gaugeVec := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
+		f(g)
+		return g
+	}
+	counterVec := func(name, help string, labels ...string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+		f(c)
+		return c
+	}
+
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	build := gaugeVec("build_info", "Build of the running supervisor; always 1.", "version", "commit", "goversion")
+	build.WithLabelValues(info.Version, info.Commit, info.GoVersion).Set(1)
+
+	m.toolStatus = gaugeVec("tool_status",
+		"Status of each desired tool's web service, one series per tool with value 1: status is what the grid and the proxy show "+
+			"(not-running, error, deleting, unregistered are down), code is the reason code of the supervisor's decision "+
+			"(e.g. backoff, valve, budget-exhausted).", "tool", "web", "status", "code")
+	m.toolDownSince = gaugeVec("tool_down_since_timestamp_seconds",
+		"When the tool's current down streak was first seen; no series while it is up.", "tool", "web")
+	m.toolAttempts = gaugeVec("tool_restart_attempts",
+		"Restarts of the tool in the current restart window (the budget counts these).", "tool")
+	m.toolRestarts = counterVec("tool_restarts_total",
+		"Restarts of the tool run by this process, by outcome.", "tool", "outcome")
+
+	m.cycleDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "cycle_duration_seconds", Help: "How long each cycle took, collect to report.",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300},
+	})
+	f(m.cycleDuration)
+	m.cycles = counterVec("cycles_total",
+		"Cycles completed, by result: ok, source-failed (some source failed, its tools were not judged), failed (could not act).", "result")
+	m.lastCycleStart = gauge("last_cycle_start_timestamp_seconds", "When the last cycle started.")
+	m.lastCycleEnd = gauge("last_cycle_end_timestamp_seconds", "When the last cycle ended, whatever its result.")
+	m.lastSuccess = gauge("last_successful_cycle_timestamp_seconds",
+		"When the last cycle ended with every source read and every decision acted on.")
+	m.toolsByStatus = gaugeVec("tools", "Desired tools by status (see tool_status) in the last cycle.", "status")
+	m.toolsDesired = gauge("tools_desired", "Tools whose manifest asks for a grid web service.")
+	m.toolsBackoff = gauge("tools_held_by_backoff", "Down tools whose restart waits for their backoff.")
+	m.toolsValveHeld = gauge("tools_held_by_valve", "Down tools whose restart the safety valve holds.")
+	m.toolsGivenUp = gauge("tools_given_up", "Down tools whose restart budget is spent (each one is paged).")
+	m.restartsStarted = prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "restarts_started_total",
+		Help: "Restarts started (recorded before they run)."})
+	f(m.restartsStarted)
+	m.restartsFinished = counterVec("restarts_finished_total",
+		"Restarts finished, by outcome: succeeded, failed, timed-out, cancelled.", "outcome")
+	m.valveTripped = gauge("safety_valve_tripped", "1 while the safety valve holds restarts, else 0.")
+	m.valveWanting = gauge("safety_valve_wanting_tools", "Tools that needed a restart in the last cycle.")
+	m.valveLimit = gauge("safety_valve_limit_tools", "The most tools one cycle may restart before the valve trips.")
+
+	m.sourceDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "source_duration_seconds", Help: "How long reading each source took.",
+		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
+	}, []string{"source"})
+	f(m.sourceDuration)
+	m.sourceErrors = counterVec("source_errors_total", "Failed reads of each source, by kind of error.", "source", "kind")
+	m.sourceItems = gaugeVec("source_items", "Items read from each source in the last cycle: manifests, jobs, registrations, histories.", "source")
+	m.sourceFailing = gaugeVec("source_consecutive_failures", "Cycles in a row each source has failed; 0 when it worked last.", "source")
+	m.manifestsSkipped = gaugeVec("manifests_skipped", "Manifests skipped in the last cycle, by reason code.", "reason")
+
+	m.alertSends = counterVec("alert_sends_total", "Pushes of alerts to each Alertmanager (retries inside one push not counted).", "alertmanager")
+	m.alertFailures = counterVec("alert_send_failures_total", "Pushes of alerts to each Alertmanager that failed after their retries.", "alertmanager")
+	m.alertsSent = counterVec("alerts_sent_total", "Alerts delivered to each Alertmanager (firing re-sends included).", "alertmanager")
+	m.alertQueue = gaugeVec("alert_queue_length", "Alerts waiting for delivery to each Alertmanager.", "alertmanager")
+	m.alertsFiring = gaugeVec("alerts_firing", "Alerts this supervisor has firing, by alertname.", "alertname")
+
+	// Known label values start at zero, so rates and dashboards see the
+	// series before the first event rather than a gap.
+	for _, s := range sourceNames() {
+		for _, k := range errorKinds() {
+			m.sourceErrors.WithLabelValues(s, k)
+		}
+		m.sourceFailing.WithLabelValues(s)
+	}
+	for _, o := range outcomes() {
+		m.restartsFinished.WithLabelValues(string(o))
+	}
+	for _, r := range []string{"ok", "source-failed", "failed"} {
+		m.cycles.WithLabelValues(r)
+	}
+	for _, s := range Statuses() {
+		m.toolsByStatus.WithLabelValues(s)
+	}
+	return m
+}
+
+// Registry is the registry the metrics live in.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// CycleStarted is the daemon's OnCycleStart hook.
+func (m *Metrics) CycleStarted(t time.Time) {
+	m.lastStart.Store(t.UnixNano())
+	m.lastCycleStart.Set(seconds(t))
+}
+
+// Observe is the daemon's OnReport hook: it exports one cycle's report.
+func (m *Metrics) Observe(rep monitor.Report, cycleErr error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	defer m.ready.Store(true)
+
+	m.cycleDuration.Observe(rep.Finished.Sub(rep.Started).Seconds())
+	m.lastCycleEnd.Set(seconds(rep.Finished))
+	switch {
+	case cycleErr != nil:
+		m.cycles.WithLabelValues("failed").Inc()
+	case rep.SourceFailed():
+		m.cycles.WithLabelValues("source-failed").Inc()
+	default:
+		m.cycles.WithLabelValues("ok").Inc()
+		m.lastSuccess.Set(seconds(rep.Finished))
+	}
+
+	manifestsOK := false
+	for _, s := range rep.Sources {
+		m.sourceDuration.WithLabelValues(s.Name).Observe(s.Duration.Seconds())
+		if s.Err != nil {
+			m.failing[s.Name]++
+			m.sourceErrors.WithLabelValues(s.Name, ErrorKind(s.Err)).Inc()
+		} else {
+			m.failing[s.Name] = 0
+			m.sourceItems.WithLabelValues(s.Name).Set(float64(s.Items))
+			manifestsOK = manifestsOK || s.Name == monitor.SourceManifests
+		}
+		m.sourceFailing.WithLabelValues(s.Name).Set(float64(m.failing[s.Name]))
+	}
+
+	// Restarts happened whatever else went wrong: count them always.
+	m.restartsStarted.Add(float64(len(rep.Results)))
+	for _, r := range rep.Results {
+		m.restartsFinished.WithLabelValues(string(r.Outcome)).Inc()
+		m.toolRestarts.WithLabelValues(r.Tool, string(r.Outcome)).Inc()
+	}
+
+	// Without the manifests the plan does not know the desired tools: the
+	// tool series keep their last known values rather than vanish.
+	if cycleErr != nil || !manifestsOK {
+		return
+	}
+	m.observePlan(rep.Plan)
+}
+
+func (m *Metrics) observePlan(p monitor.Plan) {
+	byStatus := map[string]int{}
+	skipped := map[string]int{}
+	var backoff, valve, givenUp int
+	current := make(map[string]toolSeries, len(p.Decisions))
+	for _, d := range p.Decisions {
+		if d.Action == monitor.ActionSkip {
+			if d.Code != monitor.CodeOtherBackend && d.Code != monitor.CodeProxyOnly {
+				skipped[d.Code]++
+			}
+			continue
+		}
+		ts := toolSeries{web: d.Web, status: Status(d), code: d.Code}
+		current[d.Tool] = ts
+		byStatus[ts.status]++
+		switch d.Code {
+		case monitor.CodeBackoff:
+			backoff++
+		case monitor.CodeValve:
+			valve++
+		case monitor.CodeBudgetExhausted:
+			givenUp++
+		}
+		if old, ok := m.tools[d.Tool]; ok && old != ts {
+			m.toolStatus.DeleteLabelValues(d.Tool, old.web, old.status, old.code)
+			if old.web != ts.web {
+				m.toolDownSince.DeleteLabelValues(d.Tool, old.web)
+			}
+		}
+		m.toolStatus.WithLabelValues(d.Tool, ts.web, ts.status, ts.code).Set(1)
+		if d.DownSince.IsZero() {
+			m.toolDownSince.DeleteLabelValues(d.Tool, ts.web)
+		} else {
+			m.toolDownSince.WithLabelValues(d.Tool, ts.web).Set(seconds(d.DownSince))
+		}
+		m.toolAttempts.WithLabelValues(d.Tool).Set(float64(d.Attempts))
+	}
+	for tool := range m.tools {
+		if _, ok := current[tool]; !ok {
+			for _, v := range []interface {
+				DeletePartialMatch(prometheus.Labels) int
+			}{m.toolStatus, m.toolDownSince, m.toolAttempts, m.toolRestarts} {
+				v.DeletePartialMatch(prometheus.Labels{"tool": tool})
+			}
+		}
+	}
+	m.tools = current
+
+	for _, s := range Statuses() {
+		m.toolsByStatus.WithLabelValues(s).Set(float64(byStatus[s]))
+	}
+	m.toolsDesired.Set(float64(p.Desired))
+	m.toolsBackoff.Set(float64(backoff))
+	m.toolsValveHeld.Set(float64(valve))
+	m.toolsGivenUp.Set(float64(givenUp))
+	m.manifestsSkipped.Reset()
+	for code, n := range skipped {
+		m.manifestsSkipped.WithLabelValues(code).Set(float64(n))
+	}
+	m.valveTripped.Set(boolean(p.Valve.Tripped))
+	m.valveWanting.Set(float64(p.Valve.Wanting))
+	m.valveLimit.Set(float64(p.Valve.Limit))
+}
+
+// Status is what the grid and the proxy show of a desired tool's web
+// service, from its decision.
+func Status(d monitor.Decision) string {
+	switch {
+	case d.Action == monitor.ActionNone:
+		return StatusUp
+	case d.Code == monitor.CodeGridUnknown || d.Code == monitor.CodeProxyUnknown:
+		return StatusUnknown
+	}
+	switch d.Phase {
+	case monitor.PhaseNone:
+		return StatusNotRunning
+	case monitor.PhaseError:
+		return StatusError
+	case monitor.PhaseDeleting:
+		return StatusDeleting
+	case monitor.PhaseSuspended:
+		return StatusSuspended
+	case monitor.PhaseHeld:
+		return StatusHeld
+	case monitor.PhasePending:
+		return StatusPending
+	case monitor.PhaseRunning:
+		if d.Code == monitor.CodeRegistering {
+			return StatusRegistering
+		}
+		return StatusUnregistered
+	}
+	return StatusUnknown
+}
+
+// ErrorKind classifies a source's error for the errors counter.
+func ErrorKind(err error) string {
+	var (
+		netErr  net.Error
+		exitErr *exec.ExitError
+		xmlErr  *xml.SyntaxError
+		jsonErr *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+		pathErr *fs.PathError
+	)
+	switch {
+	case errors.Is(err, state.ErrLocked):
+		return "locked"
+	case errors.Is(err, state.ErrNewerSchema):
+		return "newer-schema"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.As(err, &exitErr):
+		return "exit-status"
+	case errors.As(err, &netErr):
+		return "network"
+	case errors.As(err, &xmlErr), errors.As(err, &jsonErr), errors.As(err, &typeErr):
+		return "invalid"
+	case errors.As(err, &pathErr):
+		return "io"
+	}
+	return "other"
+}
+
+// AlertsSent implements alerts.Observer.
+func (m *Metrics) AlertsSent(alertmanager string, n int, err error) {
+	m.alertSends.WithLabelValues(alertmanager).Inc()
+	if err != nil {
+		m.alertFailures.WithLabelValues(alertmanager).Inc()
+		return
+	}
+	m.alertsSent.WithLabelValues(alertmanager).Add(float64(n))
+}
+
+// AlertsQueued implements alerts.Observer.
+func (m *Metrics) AlertsQueued(alertmanager string, n int) {
+	// Touch the counters too, so a configured Alertmanager shows zeroes
+	// before its first push.
+	m.alertSends.WithLabelValues(alertmanager)
+	m.alertFailures.WithLabelValues(alertmanager)
+	m.alertsSent.WithLabelValues(alertmanager)
+	m.alertQueue.WithLabelValues(alertmanager).Set(float64(n))
+}
+
+// AlertsFiring implements alerts.Observer.
+func (m *Metrics) AlertsFiring(byName map[string]int) {
+	for name, n := range byName {
+		m.alertsFiring.WithLabelValues(name).Set(float64(n))
+	}
+}
+
+func seconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+func boolean(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

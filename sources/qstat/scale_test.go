@@ -1,0 +1,100 @@
+package qstat
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+
+	"webservicemonitor/demo"
+)
+
+// scaleGrid is a platform of the given number of tools in the shape the
+// performance issue fixes: each tool's web service job plus two unrelated
+// jobs (batch work of a few thousand other accounts), so 3×tools jobs. Most
+// run; some wait, are held, are in error or are being deleted.
+func scaleGrid(tools int) demo.Grid {
+	t0 := time.Date(2017, 1, 23, 11, 0, 0, 0, time.Local)
+	g := demo.Grid{Jobs: make([]demo.Job, 0, 3*tools)}
+	for i := range tools {
+		web := demo.Job{
+			Number:    1_000_000 + 3*i,
+			Name:      fmt.Sprintf("lighttpd-tool%06d", i),
+			Owner:     fmt.Sprintf("tools.tool%06d", i),
+			State:     "r",
+			Queue:     fmt.Sprintf("webgrid-lighttpd@tools-webgrid-lighttpd-14%02d.tools.eqiad.wmflabs", i%40),
+			Started:   t0.Add(-time.Duration(i) * time.Second),
+			Submitted: t0.Add(-time.Duration(i)*time.Second - time.Minute),
+		}
+		switch {
+		case i%97 == 0:
+			web.State, web.Queue, web.Started = "Eqw", "", time.Time{}
+		case i%50 == 0:
+			web.State, web.Queue, web.Started = "qw", "", time.Time{}
+		}
+		g.Jobs = append(g.Jobs, web)
+		for k := 1; k <= 2; k++ {
+			n := 2*i + k
+			other := demo.Job{
+				Number:    1_000_000 + 3*i + k,
+				Name:      fmt.Sprintf("cron-%d", n%5000),
+				Owner:     fmt.Sprintf("tools.batch%04d", n%3000),
+				State:     "r",
+				Queue:     fmt.Sprintf("task@tools-exec-14%02d.tools.eqiad.wmflabs", n%60),
+				Started:   t0.Add(-time.Duration(n) * time.Second),
+				Submitted: t0.Add(-time.Duration(n)*time.Second - time.Minute),
+			}
+			switch {
+			case n%31 == 0:
+				other.State, other.Queue, other.Started = "qw", "", time.Time{}
+			case n%53 == 0:
+				other.State, other.Queue, other.Started = "hqw", "", time.Time{}
+			case n%71 == 0:
+				other.State = "dr"
+			}
+			g.Jobs = append(g.Jobs, other)
+		}
+	}
+	return g
+}
+
+// BenchmarkParseScale parses a whole platform's qstat document at 1k, 10k
+// and 100k tools (3×N jobs). ns/job and allocs/job make sizes comparable;
+// the 100k/10k time ratio shows the parser stays linear.
+func BenchmarkParseScale(b *testing.B) { benchmarkScale(b, Parse) }
+
+// BenchmarkParseScaleReference is the same for the encoding/xml reference,
+// to show what the fast parser gains.
+func BenchmarkParseScaleReference(b *testing.B) { benchmarkScale(b, referenceParse) }
+
+func benchmarkScale(b *testing.B, parse func(io.Reader, *time.Location) ([]Job, error)) {
+	for _, size := range []struct {
+		name  string
+		tools int
+	}{{"1k", 1_000}, {"10k", 10_000}, {"100k", 100_000}} {
+		b.Run(size.name, func(b *testing.B) {
+			var doc bytes.Buffer
+			if err := demo.WriteQstatXML(&doc, scaleGrid(size.tools)); err != nil {
+				b.Fatal(err)
+			}
+			jobs := 3 * size.tools
+			b.SetBytes(int64(doc.Len()))
+			b.ReportAllocs()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			runs := 0
+			for b.Loop() {
+				got, err := parse(bytes.NewReader(doc.Bytes()), nil)
+				if err != nil || len(got) != jobs {
+					b.Fatalf("parse = %d jobs, %v; want %d", len(got), err, jobs)
+				}
+				runs++
+			}
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(runs*jobs), "ns/job")
+			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(runs*jobs), "allocs/job")
+		})
+	}
+}
