@@ -39,6 +39,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./sources/qstat/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseManifest$$' -fuzztime=$(FUZZTIME) ./sources/manifest/
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeList$$' -fuzztime=$(FUZZTIME) ./sources/proxy/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseMatchesReference$$' -fuzztime=$(FUZZTIME) ./sources/qstat/
+	$(GO) test -run='^$$' -fuzz='^FuzzSimpleMatchesYAML$$' -fuzztime=$(FUZZTIME) ./sources/manifest/
+	$(GO) test -run='^$$' -fuzz='^FuzzRecordEncoding$$' -fuzztime=$(FUZZTIME) ./state/
 
 e2e: build $(E2E)
 

@@ -63,10 +63,22 @@ func Parse(path string, data []byte, webTypes []string) (Fields, error) {
 	if webTypes == nil {
 		webTypes = DefaultWebTypes()
 	}
+	f, simple := parseSimple(data)
+	if !simple {
+		var err error
+		if f, err = parseYAML(path, data); err != nil {
+			return Fields{}, err
+		}
+	}
+	return check(path, f, webTypes)
+}
+
+// parseYAML reads the manifest's keys with the full YAML parser and checks
+// their types; the values themselves are checked by check.
+func parseYAML(path string, data []byte) (Fields, error) {
 	refuse := func(code, format string, args ...any) (Fields, error) {
 		return Fields{}, &ParseError{Code: code, Reason: displayPath(path) + ": " + fmt.Sprintf(format, args...)}
 	}
-
 	if !utf8.Valid(data) {
 		off := invalidUTF8Offset(data)
 		return refuse(ReasonInvalidYAML, "is not valid UTF-8 (byte 0x%02x at offset %d)", data[off], off)
@@ -138,6 +150,15 @@ func Parse(path string, data []byte, webTypes []string) (Fields, error) {
 
 	// Checked after every key is read, so the version is judged first: a
 	// newer manifest may well use web types or releases we do not know.
+	return f, nil
+}
+
+// check refuses values no supervisor should act on, whichever parser read
+// them.
+func check(path string, f Fields, webTypes []string) (Fields, error) {
+	refuse := func(code, format string, args ...any) (Fields, error) {
+		return Fields{}, &ParseError{Code: code, Reason: displayPath(path) + ": " + fmt.Sprintf(format, args...)}
+	}
 	if f.Version > MaxVersion {
 		return refuse(ReasonVersion, "manifest version %d is newer than this supervisor understands (%d)", f.Version, MaxVersion)
 	}
