@@ -45,6 +45,7 @@ type Config struct {
 	RestartParallel int
 	StateFile       string
 	StateLockWait   time.Duration
+	MemoryLimit     int64 // bytes; 0: none
 	Interval        time.Duration
 	ShutdownGrace   time.Duration
 	StallTimeout    time.Duration // 0: derived from the other timeouts (see cmd/webservicemonitor)
@@ -84,6 +85,25 @@ type Config struct {
 	CheckConfig bool
 	Version     bool
 	MigrateDown int // target schema of --migrate-down; -1: not asked
+}
+
+// parseBytes reads a byte count with an optional binary unit: 0, 1048576,
+// 512KiB, 256MiB, 2GiB.
+func parseBytes(v string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(v, u.suffix); ok {
+			n, err := strconv.ParseInt(num, 10, 64)
+			if err != nil || n < 0 {
+				break
+			}
+			return n * u.mult, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a byte count (like 0, 512MiB, 2GiB)", v)
 }
 
 // key describes one setting: its name (flag and YAML key), default, help,
@@ -195,6 +215,14 @@ func keys() []key {
 		{"state-lock-wait", "2s", "how long to wait for the state file's lock before saying who holds it", dur(func(c *Config) *time.Duration { return &c.StateLockWait }), true},
 		{"interval", "60s", "time between cycles", dur(func(c *Config) *time.Duration { return &c.Interval }), true},
 		{"shutdown-grace", "10s", "on SIGTERM, how long restarts in flight may finish before they are killed", dur(func(c *Config) *time.Duration { return &c.ShutdownGrace }), true},
+		{"memory-limit", "256MiB", "soft limit of the Go heap (as GOMEMLIMIT): near it the collector works harder instead of letting a large platform's cycle double its heap; 0 disables", func(c *Config, v string) error {
+			n, err := parseBytes(v)
+			if err != nil {
+				return err
+			}
+			c.MemoryLimit = n
+			return nil
+		}, true},
 		{"stall-timeout", "0s", "the daemon's loop counts as hung after this long without progress, and the systemd watchdog is no longer fed; 0s: the longest step's timeout plus a minute", dur(func(c *Config) *time.Duration { return &c.StallTimeout }), true},
 		{"manifest-timeout", "30s", "deadline for scanning all manifests", dur(func(c *Config) *time.Duration { return &c.ManifestTimeout }), true},
 		{"manifest-workers", "32", "manifests read at once (hides NFS latency)", integer(1, func(c *Config) *int { return &c.ManifestWorkers }), true},

@@ -45,6 +45,7 @@ func BenchmarkCycle(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		applyMemoryLimit(cfg)
 		check := func(b *testing.B, rep monitor.Report, err error) {
 			if err != nil || rep.SourceFailed() || rep.Plan.Desired != size.Tools {
 				b.Fatalf("cycle: %v, desired %d, sources %+v", err, rep.Plan.Desired, rep.Sources)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -61,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.MigrateDown >= 0 {
 		return migrateDown(cfg, stdout, stderr)
 	}
+	applyMemoryLimit(cfg)
 	log := newLogger(cfg, stderr)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -74,6 +76,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return once(ctx, cfg, cycle, log)
 	}
 	return daemon(ctx, cfg, cycle, log)
+}
+
+// applyMemoryLimit sets the heap's soft limit unless GOMEMLIMIT, the
+// runtime's own knob, was given.
+func applyMemoryLimit(cfg *config.Config) {
+	if cfg.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 }
 
 func newLogger(cfg *config.Config, stderr io.Writer) zerolog.Logger {
