@@ -2,9 +2,12 @@ package monitor
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"webservicemonitor/sources/manifest"
@@ -120,37 +123,48 @@ func MakePlan(in Inputs, p Policy) Plan {
 		}
 	}
 
-	historyMatched := 0
-	for k := range decisions {
-		d := &decisions[k]
-		// Record holds the previous record until finish replaces it.
-		if rec, ok := in.History[d.Tool]; ok {
-			d.Record = rec
-			historyMatched++
+	// Each tool's decision depends only on the read-only inputs and its own
+	// slot, so the per-tool work is spread over the cores; the result is the
+	// same whatever the split.
+	var historyMatched, desired atomic.Int64
+	inChunks(len(decisions), func(lo, hi int) {
+		matched, wanted := 0, 0
+		for k := lo; k < hi; k++ {
+			d := &decisions[k]
+			// Record holds the previous record until finish replaces it.
+			if rec, ok := in.History[d.Tool]; ok {
+				d.Record = rec
+				matched++
+			}
+			if d.Action == ActionSkip {
+				continue
+			}
+			if d.Backend != "gridengine" {
+				d.Action, d.Code = ActionSkip, CodeOtherBackend
+				d.Reason = "backend " + strconv.Quote(d.Backend) + " is not managed by this supervisor"
+				continue
+			}
+			wanted++
+			var job *qstat.Job
+			if best[k] >= 0 {
+				job = &in.Jobs[best[k]]
+			}
+			observe(d, job, int(count[k]), in, p)
+			if d.Action == ActionRestart {
+				applyPolicy(d, d.Record, in, p)
+			}
 		}
-		if d.Action == ActionSkip {
-			continue
-		}
-		if d.Backend != "gridengine" {
-			d.Action, d.Code = ActionSkip, CodeOtherBackend
-			d.Reason = "backend " + strconv.Quote(d.Backend) + " is not managed by this supervisor"
-			continue
-		}
-		plan.Desired++
-		var job *qstat.Job
-		if best[k] >= 0 {
-			job = &in.Jobs[best[k]]
-		}
-		observe(d, job, int(count[k]), in, p)
-		if d.Action == ActionRestart {
-			applyPolicy(d, d.Record, in, p)
-		}
-	}
+		historyMatched.Add(int64(matched))
+		desired.Add(int64(wanted))
+	})
+	plan.Desired = int(desired.Load())
 
 	plan.Valve = applyValve(decisions, plan.Desired, p)
-	for k := range decisions {
-		finish(&decisions[k], decisions[k].Record, in, p)
-	}
+	inChunks(len(decisions), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			finish(&decisions[k], decisions[k].Record, in, p)
+		}
+	})
 
 	// Registrations of tools this cycle does not know are reported. Skip
 	// the walk over the whole list when every registration was already
@@ -190,7 +204,7 @@ func MakePlan(in Inputs, p Policy) Plan {
 	plan.Decisions = decisions
 
 	for tool, rec := range in.History {
-		if historyMatched == len(in.History) {
+		if int(historyMatched.Load()) == len(in.History) {
 			break // every record belongs to a tool of this cycle
 		}
 		if _, ok := byTool[tool]; ok {
@@ -203,6 +217,27 @@ func MakePlan(in Inputs, p Policy) Plan {
 	}
 	slices.Sort(plan.Forget)
 	return plan
+}
+
+// inChunks runs work over [0, n) split across the available cores; small
+// platforms run in the caller's goroutine.
+func inChunks(n int, work func(lo, hi int)) {
+	const minChunk = 8192
+	parts := min(runtime.GOMAXPROCS(0), (n+minChunk-1)/minChunk)
+	if parts <= 1 {
+		work(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := n*i/parts, n*(i+1)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(lo, hi)
+		}()
+	}
+	wg.Wait()
 }
 
 // isJobName reports whether name is web + "-" + tool, without building it.

@@ -3,6 +3,8 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -380,5 +382,36 @@ func TestPlanIsLinearInJobs(t *testing.T) {
 	in.Jobs = append(in.Jobs, job(1, "a", "lighttpd", "r"))
 	if d := MakePlan(in, testPolicy()).Decisions[0]; d.Action != ActionNone {
 		t.Errorf("got %s: %s", d.Action, d.Reason)
+	}
+}
+
+// Large platforms are planned across cores; the plan must not depend on it.
+func TestPlanSameOnOneCoreOrMany(t *testing.T) {
+	in := Inputs{Proxy: registered(), Now: t0, History: map[string]state.ToolRecord{}}
+	states := []string{"r", "Eqw", "qw", "dr", "hqw", "s", ""}
+	for i := range 20000 {
+		tool := fmt.Sprintf("t%05d", i)
+		in.Manifests.Manifests = append(in.Manifests.Manifests, mf(tool, "lighttpd"))
+		if st := states[i%len(states)]; st != "" {
+			in.Jobs = append(in.Jobs, job(i+1, tool, "lighttpd", st))
+		}
+		if i%3 == 0 {
+			in.Proxy.Registrations[tool] = proxy.Registration{Status: "active"}
+		}
+		if i%11 == 0 {
+			in.History[tool] = attempts(time.Duration(i%90) * time.Minute)
+		}
+	}
+	p := testPolicy()
+	p.ValveFraction = 1
+	many := MakePlan(in, p)
+	prev := runtime.GOMAXPROCS(1)
+	one := MakePlan(in, p)
+	runtime.GOMAXPROCS(prev)
+	if !reflect.DeepEqual(many, one) {
+		t.Fatal("the plan differs between one core and many")
+	}
+	if many.Desired != 20000 || len(many.Restarts()) == 0 {
+		t.Fatalf("desired %d, restarts %d", many.Desired, len(many.Restarts()))
 	}
 }
