@@ -69,6 +69,13 @@ wait_for() {
 }
 
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# children_of PID: the pids whose parent is PID (from /proc: no procps needed).
+children_of() {
+	local stat
+	for stat in /proc/[0-9]*/stat; do
+		awk -v p="$1" '{ sub(/^.*\) /, ""); if ($2 == p) { split(FILENAME, f, "/"); print f[3] } }' "$stat" 2>/dev/null || true
+	done
+}
 pid_of_file() { [ -r "$1" ] && tr -dc '0-9' <"$1" || true; }
 qmaster_pid() { pid_of_file "$QMASTER_PIDFILE"; }
 execd_pidfile() {
@@ -121,6 +128,7 @@ install_packages() {
 
 write_host_files() {
 	[ -d "$COMMON" ] || die "$COMMON missing: the gridengine-master package did not create the cell (debconf?)"
+	getent hosts "$HOST" >/dev/null || die "the host name $HOST does not resolve (add it to /etc/hosts): SGE needs it"
 	# The clients must find the qmaster under the host name, and the qmaster
 	# must accept clients whose address resolves to localhost as this host.
 	echo "$HOST" >"$COMMON/act_qmaster"
@@ -315,7 +323,7 @@ down() {
 		kill -CONT "$pid" 2>/dev/null || true
 		# Shepherds of jobs still running are this execd's children.
 		local children
-		children=$(ps -o pid= --ppid "$pid" || true)
+		children=$(children_of "$pid")
 		stop_pid "$pid" sge_execd 20
 		for child in $children; do
 			if alive "$child"; then

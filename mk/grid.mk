@@ -1,0 +1,16 @@
+# Real-grid end-to-end suite: a single-host Son of Grid Engine cell from
+# Debian's gridengine-* packages (installed by deploy/dev/sge-cell.sh if
+# missing; root), the built daemon, a stand-in front proxy and webservice
+# command, and the scenarios of e2e/grid (deleted job, Eqw, lost
+# registration, proxy failover and failures, qmaster stopped and hung,
+# failing and hanging restarts, adversarial homes, the audit while the daemon
+# runs) plus a kill -9 soak. The cell is torn down by PID at the end, even
+# on failure. `make e2e-grid WSM_GRID_SOAK_KILLS=200` digs deeper.
+E2E += e2e-grid
+
+.PHONY: e2e-grid
+e2e-grid: build
+	@set -e; trap './deploy/dev/sge-cell.sh down' EXIT; \
+	  ./deploy/dev/sge-cell.sh up; \
+	  eval "$$(./deploy/dev/sge-cell.sh env)"; \
+	  $(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e/grid/...
