@@ -628,27 +628,3 @@ func TestAcquireDaemonLock(t *testing.T) {
 	}
 	release()
 }
-
-func BenchmarkCommit100k(b *testing.B) {
-	recs := make(map[string]ToolRecord, 100_000)
-	for i := range 100_000 {
-		recs[fmt.Sprintf("tool-%06d", i)] = sampleRecord(i)
-	}
-	dir := b.TempDir()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		b.StopTimer()
-		s, err := Open(filepath.Join(dir, fmt.Sprintf("state-%d.db", i)), Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if err := s.Commit(Changes{At: t0, Put: recs}); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		s.Close()
-		b.StartTimer()
-	}
-}
