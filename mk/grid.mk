@@ -4,12 +4,16 @@
 # command, and the scenarios of e2e/grid (deleted job, Eqw, lost
 # registration, proxy failover and failures, qmaster stopped and hung,
 # failing and hanging restarts, adversarial homes, the audit while the daemon
-# runs) plus a kill -9 soak. The cell is torn down by PID at the end, even
-# on failure. `make e2e-grid WSM_GRID_SOAK_KILLS=200` digs deeper.
+# runs) plus a kill -9 soak. The safety valve and source-failure scenarios
+# page a real Alertmanager (Debian's prometheus-alertmanager, installed here
+# if missing, started by the tests on free 127.0.0.1 ports with temp
+# storage). The cell is torn down by PID at the end, even on failure.
+# `make e2e-grid WSM_GRID_SOAK_KILLS=200` digs deeper.
 E2E += e2e-grid
 
 .PHONY: e2e-grid
 e2e-grid: build
+	./deploy/e2e/observability/install.sh prometheus-alertmanager
 	@set -e; trap './deploy/dev/sge-cell.sh down' EXIT; \
 	  ./deploy/dev/sge-cell.sh up; \
 	  eval "$$(./deploy/dev/sge-cell.sh env)"; \

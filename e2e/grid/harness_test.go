@@ -9,8 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,6 +20,7 @@ import (
 	"time"
 
 	"webservicemonitor/e2e/grid/frontproxy"
+	"webservicemonitor/e2e/internal/rig"
 	"webservicemonitor/sources/qstat"
 	"webservicemonitor/state"
 )
@@ -183,8 +182,54 @@ func newWorld(t *testing.T) *world {
 		"--backoff-initial", "0s",
 		"--registration-grace", "3s",
 		"--log-format", "json",
+		// The scenarios read the daemons' logs, not their metrics: no
+		// listener, so that a daemon never fails on a port in use.
+		"--listen", "",
 	}
 	return w
+}
+
+// alerting starts a real Alertmanager for this world, notifying a webhook
+// receiver, and makes every later run of the supervisor push its alerts to
+// it, paging a failing source from its second failed cycle in a row.
+func (w *world) alerting() (*rig.Alertmanager, *rig.Webhook) {
+	w.t.Helper()
+	hook := rig.NewWebhook(w.t)
+	am := rig.StartAlertmanager(w.t, hook.URL)
+	w.base = append(w.base, "--alertmanager-url", am.URL(), "--source-alert-after", "2")
+	return am, hook
+}
+
+// page waits until Alertmanager holds exactly one alert, active, and it is
+// named alertname; it returns that alert.
+func (w *world) page(am *rig.Alertmanager, alertname string, timeout time.Duration) rig.AMAlert {
+	w.t.Helper()
+	var page rig.AMAlert
+	w.eventually(timeout, "Alertmanager to hold one active "+alertname, func() (bool, string) {
+		alerts, err := am.Alerts()
+		if err != nil {
+			return false, err.Error()
+		}
+		if len(alerts) != 1 || alerts[0].Labels["alertname"] != alertname || alerts[0].Status.State != "active" {
+			return false, fmt.Sprintf("%+v", alerts)
+		}
+		page = alerts[0]
+		return true, ""
+	})
+	return page
+}
+
+// noAlerts waits until Alertmanager holds no alert: every page it had is
+// resolved (a resolved alert, endsAt in the past, is not listed).
+func (w *world) noAlerts(am *rig.Alertmanager, timeout time.Duration) {
+	w.t.Helper()
+	w.eventually(timeout, "every alert in Alertmanager to be resolved", func() (bool, string) {
+		alerts, err := am.Alerts()
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(alerts) == 0, fmt.Sprintf("%+v", alerts)
+	})
 }
 
 func must(t *testing.T, err error) {
@@ -357,17 +402,7 @@ func (w *world) job(tool string) qstat.Job {
 
 func (w *world) eventually(timeout time.Duration, what string, f func() (bool, string)) {
 	w.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := f()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("waited %s for %s; last: %s", timeout, what, state)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	rig.WaitFor(w.t, timeout, what, f)
 }
 
 // expectUp asserts the grid and the proxy: one job of the tool, running,
@@ -396,14 +431,8 @@ func (w *world) expectUp(tool string) qstat.Job {
 }
 
 func httpGet(url string) (string, error) {
-	c := &http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
+	_, body, err := rig.Get(url)
+	return string(body), err
 }
 
 // invocations reads the stand-in webservice's log.

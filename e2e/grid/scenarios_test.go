@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -128,9 +129,12 @@ func TestUnregisteredJobIsRestarted(t *testing.T) {
 
 // Scenario 5: the qmaster stopped (qstat exits 1, prints nothing) and hung
 // (SIGSTOP: qstat blocks for minutes). The grid source fails within its
-// deadline, nothing is restarted, and the daemon keeps its schedule.
+// deadline, nothing is restarted, the source's page fires in a real
+// Alertmanager (once, kept across both outages) and resolves when the grid
+// is back, and the daemon keeps its schedule.
 func TestQmasterStoppedAndHung(t *testing.T) {
 	w := newWorld(t)
+	am, hook := w.alerting()
 	w.startTools("alpha")
 	w.manifest("bravo", "lighttpd") // no job: would be restarted if the grid were trusted
 	alpha := w.job("alpha")
@@ -159,11 +163,28 @@ func TestQmasterStoppedAndHung(t *testing.T) {
 	if r := w.once(); r.code != 2 {
 		t.Errorf("--once: exit %d, want 2\n%s", r.code, r.stderr)
 	}
+	// One failed cycle is not yet a page (--source-alert-after 2).
+	if alerts, err := am.Alerts(); err != nil || len(alerts) != 0 {
+		t.Errorf("after one failed cycle Alertmanager holds %+v (%v), want nothing", alerts, err)
+	}
 	t.Log("daemon with the qmaster stopped")
 	d := w.startDaemon("--interval", "1s")
 	began := time.Now()
 	d.waitCycles(5, 30*time.Second)
 	elapsed := time.Since(began)
+	// The source's page, and no other: nothing was judged on the grid's
+	// account. Its text is the source's error, as the log gives it.
+	page := w.page(am, "WebserviceMonitorSourceFailing", 30*time.Second)
+	if want := map[string]string{"alertname": "WebserviceMonitorSourceFailing", "source": "grid", "severity": "page"}; fmt.Sprint(page.Labels) != fmt.Sprint(want) {
+		t.Errorf("the source's page has labels %v, want exactly %v", page.Labels, want)
+	}
+	if !strings.Contains(page.Annotations["description"], "exit status 1") {
+		t.Errorf("the source's page does not give qstat's failure: %q", page.Annotations["description"])
+	}
+	w.eventually(30*time.Second, "the receiver to be paged for the grid", func() (bool, string) {
+		seen := hook.Seen("source", "grid")
+		return slices.Equal(seen, []string{"firing"}), fmt.Sprint(seen)
+	})
 	d.stop()
 	// qstat fails at once: the cycles keep the 1s interval.
 	if elapsed > 9*time.Second {
@@ -201,6 +222,18 @@ func TestQmasterStoppedAndHung(t *testing.T) {
 		t.Errorf("4 cycles took %s with a %s qstat deadline", elapsed, qstatTimeout)
 	}
 	checkGridFailed(t, d, "qstat did not answer within 2s")
+	// The same page, still firing from its first start, now saying why
+	// the grid fails this time; not a second page.
+	w.eventually(30*time.Second, "the source's page to give the qstat deadline", func() (bool, string) {
+		alerts, err := am.Alerts()
+		if err != nil {
+			return false, err.Error()
+		}
+		if len(alerts) != 1 || alerts[0].Fingerprint != page.Fingerprint || !alerts[0].StartsAt.Equal(page.StartsAt) || alerts[0].Status.State != "active" {
+			return false, fmt.Sprintf("%+v, want only %s from %s", alerts, page.Fingerprint, page.StartsAt)
+		}
+		return strings.Contains(alerts[0].Annotations["description"], "did not answer within 2s"), alerts[0].Annotations["description"]
+	})
 	a = w.audit("--qstat-timeout", qstatTimeout.String())
 	if a.code != 2 || a.took > qstatTimeout+3*time.Second {
 		t.Errorf("audit with the qmaster hung: exit %d after %s", a.code, a.took)
@@ -223,6 +256,15 @@ func TestQmasterStoppedAndHung(t *testing.T) {
 		t.Errorf("after the qmaster came back: restarts %v, want bravo once", got)
 	}
 	w.expectUp("bravo")
+	// The grid answers: its page resolves, and it was notified once.
+	w.noAlerts(am, 30*time.Second)
+	w.eventually(30*time.Second, "the receiver to hear the source's page resolved", func() (bool, string) {
+		seen := hook.Seen("alertname", "WebserviceMonitorSourceFailing")
+		return slices.Equal(seen, []string{"firing", "resolved"}), fmt.Sprint(seen)
+	})
+	if n := len(hook.Notified()); n != 2 {
+		t.Errorf("the receiver was notified of %d alerts, want the source's page firing then resolved: %+v", n, hook.Notified())
+	}
 }
 
 // checkGridFailed asserts that every cycle of the daemon logged the grid
@@ -367,9 +409,12 @@ func TestHangingRestartIsKilledWithItsGroup(t *testing.T) {
 // Scenario 4: the proxy fails over to an empty registry, so every running
 // tool looks unregistered at once. The safety valve holds the mass restart
 // (one log line says why), nothing is restarted, no service.log hears of
-// it; restarts resume when the list is back.
+// it, and one page — the valve's, not one per tool — reaches a real
+// Alertmanager; restarts resume when the list is back, and the page
+// resolves.
 func TestSafetyValveHoldsOnProxyFailover(t *testing.T) {
 	w := newWorld(t)
+	am, hook := w.alerting()
 	tools := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
 	w.startTools(tools...)
 	valve := []string{"--valve-min", "2", "--valve-fraction", "0.1", "--registration-grace", "0s"}
@@ -393,7 +438,23 @@ func TestSafetyValveHoldsOnProxyFailover(t *testing.T) {
 	if lines := r.logLines("safety valve: 6 of 6 tools"); len(lines) != 1 || lines[0]["level"] != "error" {
 		t.Errorf("want one error line for the valve, got %d:\n%s", len(lines), r.stderr)
 	}
+	page := w.page(am, "WebserviceMonitorSafetyValve", 10*time.Second)
+	if want := map[string]string{"alertname": "WebserviceMonitorSafetyValve", "severity": "page"}; fmt.Sprint(page.Labels) != fmt.Sprint(want) {
+		t.Errorf("the valve's page has labels %v, want exactly %v", page.Labels, want)
+	}
+	if d := page.Annotations["description"]; d != a.Valve.Reason {
+		t.Errorf("the valve's page says %q, want the valve's reason %q", d, a.Valve.Reason)
+	}
 	r = w.once(valve...)
+	// Held again: the same page, from the same start, still the only one.
+	if again := w.page(am, "WebserviceMonitorSafetyValve", 10*time.Second); again.Fingerprint != page.Fingerprint || !again.StartsAt.Equal(page.StartsAt) {
+		t.Errorf("the second held cycle's page is %s from %s, want %s from %s", again.Fingerprint, again.StartsAt, page.Fingerprint, page.StartsAt)
+	}
+	// Paged while it holds (Alertmanager waits a second before notifying).
+	w.eventually(30*time.Second, "the receiver to be paged for the valve", func() (bool, string) {
+		seen := hook.Seen("alertname", "WebserviceMonitorSafetyValve")
+		return slices.Equal(seen, []string{"firing"}), fmt.Sprint(seen)
+	})
 	if got := w.restarts(); len(got) != 0 {
 		t.Fatalf("restarted during the failover: %v", got)
 	}
@@ -406,11 +467,13 @@ func TestSafetyValveHoldsOnProxyFailover(t *testing.T) {
 		}
 	}
 
-	// The list is back: nothing to do; then one real outage is restarted.
+	// The list is back: nothing to do, and the valve's page resolves; then
+	// one real outage is restarted.
 	w.proxy.SetMode(frontproxy.ModeNormal)
 	if r := w.once(valve...); r.code != 0 || len(w.restarts()) != 0 {
 		t.Errorf("list back: exit %d, restarts %v\n%s", r.code, w.restarts(), r.stderr)
 	}
+	w.noAlerts(am, 10*time.Second)
 	runCmd(20*time.Second, "/usr/bin/qdel", fmt.Sprint(before["charlie"]))
 	w.eventually(20*time.Second, "charlie's job gone", func() (bool, string) { return len(w.jobsOf("charlie")) == 0, "" })
 	w.once(valve...)
@@ -418,6 +481,15 @@ func TestSafetyValveHoldsOnProxyFailover(t *testing.T) {
 		t.Errorf("restarts %v, want charlie once", got)
 	}
 	w.expectUp("charlie")
+	// One page in all: the valve's, notified firing once, then resolved.
+	w.noAlerts(am, 10*time.Second)
+	w.eventually(30*time.Second, "the receiver to hear the valve's page resolved", func() (bool, string) {
+		seen := hook.Seen("alertname", "WebserviceMonitorSafetyValve")
+		return slices.Equal(seen, []string{"firing", "resolved"}), fmt.Sprint(seen)
+	})
+	if n := len(hook.Notified()); n != 2 {
+		t.Errorf("the receiver was notified of %d alerts, want the valve's page firing then resolved: %+v", n, hook.Notified())
+	}
 }
 
 // Scenario 6: the proxy's /list fails — 500, garbage, an empty body, a hang —

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"webservicemonitor/demo"
+	"webservicemonitor/e2e/internal/rig"
 	"webservicemonitor/state"
 )
 
@@ -32,10 +32,9 @@ type suite struct {
 	root       string // the repository
 	world      *demo.World
 	daemonAddr string
-	amAddr     string
-	amConfig   string
+	am         *rig.Alertmanager
 	prom       prometheus
-	hook       *webhook
+	hook       *rig.Webhook
 }
 
 // TestObservabilityAgainstRealPrometheusAndAlertmanager runs the built
@@ -45,14 +44,14 @@ func TestObservabilityAgainstRealPrometheusAndAlertmanager(t *testing.T) {
 	s := newSuite(t)
 	s.staticChecks()
 
-	am := s.startAlertmanager()
+	s.am.Start()
 
 	// 1. Every restart held by the safety valve (its limit set to 0): the
 	// down tools show in Prometheus, the valve pages.
 	d := s.startDaemon("--valve-min", "0", "--valve-fraction", "0")
 	s.startPrometheus()
 	wantDown := []string{"bravo", "charlie", "delta", "echo", "juliet"}
-	waitFor(t, 30*time.Second, "Prometheus to show the five down tools held by the valve", func() (bool, string) {
+	rig.WaitFor(t, 30*time.Second, "Prometheus to show the five down tools held by the valve", func() (bool, string) {
 		got, err := s.prom.query(downQuery + ` * on (tool) group_left () (webservicemonitor_tool_down_since_timestamp_seconds > 0)`)
 		if err != nil {
 			return false, err.Error()
@@ -60,25 +59,25 @@ func TestObservabilityAgainstRealPrometheusAndAlertmanager(t *testing.T) {
 		return slices.Equal(labelSet(got, "tool"), wantDown) && allLabel(got, "code", "valve"), fmt.Sprint(got)
 	})
 	s.checkStatuses(map[string]string{"bravo": "not-running", "charlie": "error", "delta": "unregistered", "echo": "not-running", "juliet": "not-running"})
-	waitFor(t, 30*time.Second, "the valve page in Alertmanager and at the receiver", func() (bool, string) {
-		alerts, err := amAlerts(s.amBase())
-		valve := named(alerts, "WebserviceMonitorSafetyValve")
-		return err == nil && len(valve) == 1 && slices.Contains(s.hook.seen("alertname", "WebserviceMonitorSafetyValve"), "firing"),
+	rig.WaitFor(t, 30*time.Second, "the valve page in Alertmanager and at the receiver", func() (bool, string) {
+		alerts, err := s.am.Alerts()
+		valve := rig.Named(alerts, "WebserviceMonitorSafetyValve")
+		return err == nil && len(valve) == 1 && slices.Contains(s.hook.Seen("alertname", "WebserviceMonitorSafetyValve"), "firing"),
 			fmt.Sprint(alerts, err)
 	})
-	d.kill(syscall.SIGTERM)
+	d.Kill(syscall.SIGTERM)
 
 	// 2. A normal daemon: the valve page, remembered in the state file,
 	// resolves on its first cycle; the tools are restarted and leave the
 	// down list, except echo, whose restarts always fail: once its budget
 	// is spent it is paged, with the reason.
 	d = s.startDaemon()
-	waitFor(t, 30*time.Second, "the valve page to resolve after the daemon's restart", func() (bool, string) {
-		seen := s.hook.seen("alertname", "WebserviceMonitorSafetyValve")
-		alerts, err := amAlerts(s.amBase())
-		return err == nil && len(named(alerts, "WebserviceMonitorSafetyValve")) == 0 && slices.Contains(seen, "resolved"), fmt.Sprint(seen)
+	rig.WaitFor(t, 30*time.Second, "the valve page to resolve after the daemon's restart", func() (bool, string) {
+		seen := s.hook.Seen("alertname", "WebserviceMonitorSafetyValve")
+		alerts, err := s.am.Alerts()
+		return err == nil && len(rig.Named(alerts, "WebserviceMonitorSafetyValve")) == 0 && slices.Contains(seen, "resolved"), fmt.Sprint(seen)
 	})
-	waitFor(t, 30*time.Second, "Prometheus to show only echo down", func() (bool, string) {
+	rig.WaitFor(t, 30*time.Second, "Prometheus to show only echo down", func() (bool, string) {
 		got, err := s.prom.query(downQuery)
 		if err != nil {
 			return false, err.Error()
@@ -107,25 +106,25 @@ func TestObservabilityAgainstRealPrometheusAndAlertmanager(t *testing.T) {
 	if d := page.StartsAt.Sub(givenUpAt); d < -time.Millisecond || d > time.Millisecond { // Alertmanager keeps milliseconds
 		t.Errorf("echo's page starts at %s, want when it was given up (%s)", page.StartsAt, givenUpAt)
 	}
-	waitFor(t, 30*time.Second, "the receiver to be notified of echo's page", func() (bool, string) {
-		seen := s.hook.seen("tool", "echo")
+	rig.WaitFor(t, 30*time.Second, "the receiver to be notified of echo's page", func() (bool, string) {
+		seen := s.hook.Seen("tool", "echo")
 		return slices.Contains(seen, "firing"), fmt.Sprint(seen)
 	})
 
 	// 3. Alertmanager restarts with empty storage, after the daemon saw it
 	// down: the page is back after the next cycle, with its original start.
-	am.kill(syscall.SIGTERM)
-	waitFor(t, 30*time.Second, "the daemon to count a failed push", func() (bool, string) {
+	s.am.Proc.Kill(syscall.SIGTERM)
+	rig.WaitFor(t, 30*time.Second, "the daemon to count a failed push", func() (bool, string) {
 		v, _ := metricValue(scrape(t, s.daemonAddr), "webservicemonitor_alert_send_failures_total")
 		return v > 0, fmt.Sprint(v)
 	})
-	am = s.startAlertmanager()
+	s.am.Start()
 	again := s.waitForEchoPage()
 	if again.Fingerprint != page.Fingerprint || !again.StartsAt.Equal(page.StartsAt) {
 		t.Errorf("after Alertmanager's restart echo's page is %s from %s, want %s from %s",
 			again.Fingerprint, again.StartsAt, page.Fingerprint, page.StartsAt)
 	}
-	waitFor(t, 30*time.Second, "the daemon's queue to drain", func() (bool, string) {
+	rig.WaitFor(t, 30*time.Second, "the daemon's queue to drain", func() (bool, string) {
 		v, ok := metricValue(scrape(t, s.daemonAddr), "webservicemonitor_alert_queue_length")
 		return ok && v == 0, fmt.Sprint(v)
 	})
@@ -135,22 +134,22 @@ func TestObservabilityAgainstRealPrometheusAndAlertmanager(t *testing.T) {
 	// 4. kill -9 the daemon and start it again: the same page (same labels,
 	// same fingerprint, same start), not a second one, and nothing left
 	// firing that should not be.
-	d.kill(syscall.SIGKILL)
-	notified := len(s.hook.seen("tool", "echo"))
+	d.Kill(syscall.SIGKILL)
+	notified := len(s.hook.Seen("tool", "echo"))
 	d = s.startDaemon()
-	waitFor(t, 30*time.Second, "three pushes from the restarted daemon", func() (bool, string) {
+	rig.WaitFor(t, 30*time.Second, "three pushes from the restarted daemon", func() (bool, string) {
 		v, _ := metricValue(scrape(t, s.daemonAddr), "webservicemonitor_alerts_sent_total")
 		return v >= 3, fmt.Sprint(v)
 	})
-	alerts, err := amAlerts(s.amBase())
+	alerts, err := s.am.Alerts()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(alerts) != 1 || alerts[0].Fingerprint != page.Fingerprint || !alerts[0].StartsAt.Equal(page.StartsAt) {
 		t.Errorf("after kill -9 and restart Alertmanager has %+v, want only echo's page %s from %s", alerts, page.Fingerprint, page.StartsAt)
 	}
-	if n := len(s.hook.seen("tool", "echo")); n != notified {
-		t.Errorf("the restarted daemon caused %d new notification(s) for echo: %v", n-notified, s.hook.seen("tool", "echo"))
+	if n := len(s.hook.Seen("tool", "echo")); n != notified {
+		t.Errorf("the restarted daemon caused %d new notification(s) for echo: %v", n-notified, s.hook.Seen("tool", "echo"))
 	}
 
 	// 5. An admin fixes echo (its quota) and restarts it: it is seen up,
@@ -163,19 +162,19 @@ func TestObservabilityAgainstRealPrometheusAndAlertmanager(t *testing.T) {
 	if err := s.world.Grid.Restart(ctx, "echo", "generic", time.Now); err != nil {
 		t.Fatalf("restarting echo as an admin would: %v", err)
 	}
-	waitFor(t, 30*time.Second, "echo's page to resolve", func() (bool, string) {
-		alerts, err := amAlerts(s.amBase())
-		seen := s.hook.seen("tool", "echo")
+	rig.WaitFor(t, 30*time.Second, "echo's page to resolve", func() (bool, string) {
+		alerts, err := s.am.Alerts()
+		seen := s.hook.Seen("tool", "echo")
 		resolvedAfterFiring := slices.Index(seen, "firing") >= 0 && slices.Index(seen[slices.Index(seen, "firing"):], "resolved") > 0
-		return err == nil && len(named(alerts, "WebserviceGivenUp")) == 0 && resolvedAfterFiring, fmt.Sprint(alerts, seen, err)
+		return err == nil && len(rig.Named(alerts, "WebserviceGivenUp")) == 0 && resolvedAfterFiring, fmt.Sprint(alerts, seen, err)
 	})
-	waitFor(t, 30*time.Second, "Prometheus to show no tool down", func() (bool, string) {
+	rig.WaitFor(t, 30*time.Second, "Prometheus to show no tool down", func() (bool, string) {
 		got, err := s.prom.query(downQuery)
 		return err == nil && len(got) == 0, fmt.Sprint(got, err)
 	})
 	s.checkRulesHealthy()
-	d.kill(syscall.SIGTERM)
-	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+	d.Kill(syscall.SIGTERM)
+	if code := d.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("the daemon exited %d on SIGTERM, want 0", code)
 	}
 }
@@ -185,7 +184,7 @@ func newSuite(t *testing.T) *suite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, prog := range []string{"prometheus", "promtool", "prometheus-alertmanager"} {
+	for _, prog := range []string{"prometheus", "promtool", rig.AlertmanagerBinary} {
 		if _, err := exec.LookPath(prog); err != nil {
 			t.Fatalf("%s is not installed (make e2e-observability installs it): %v", prog, err)
 		}
@@ -206,31 +205,9 @@ func newSuite(t *testing.T) *suite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hook := &webhook{}
-	hookSrv := httptest.NewServer(hook)
-	t.Cleanup(hookSrv.Close)
-
-	s := &suite{t: t, root: root, world: world, daemonAddr: freePort(t), amAddr: freePort(t), hook: hook}
-	s.amConfig = filepath.Join(dir, "alertmanager.yml")
-	amConfig := fmt.Sprintf(`route:
-  receiver: test
-  group_by: [alertname, tool, source]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: test
-    webhook_configs:
-      - url: %s/hook
-        send_resolved: true
-`, hookSrv.URL)
-	if err := os.WriteFile(s.amConfig, []byte(amConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	hook := rig.NewWebhook(t)
+	return &suite{t: t, root: root, world: world, daemonAddr: rig.FreePort(t), am: rig.NewAlertmanager(t, hook.URL), hook: hook}
 }
-
-func (s *suite) amBase() string { return "http://" + s.amAddr }
 
 // staticChecks: the shipped rules are valid and pass their unit tests.
 func (s *suite) staticChecks() {
@@ -245,24 +222,11 @@ func (s *suite) staticChecks() {
 	}
 }
 
-// startAlertmanager starts Debian's Alertmanager with empty storage, no
-// clustering, on the suite's port, and waits for it to be ready.
-func (s *suite) startAlertmanager() *proc {
-	p := start(s.t, "alertmanager", "prometheus-alertmanager",
-		"--config.file="+s.amConfig,
-		"--storage.path="+s.t.TempDir(),
-		"--web.listen-address="+s.amAddr,
-		"--cluster.listen-address=",
-		"--log.level=debug")
-	waitFor(s.t, 60*time.Second, "Alertmanager to be ready", ready(s.amBase()+"/-/ready"))
-	return p
-}
-
 // startPrometheus starts Debian's Prometheus scraping the daemon every
 // second, with the shipped rules loaded, and waits for its first scrape.
-func (s *suite) startPrometheus() *proc {
+func (s *suite) startPrometheus() *rig.Proc {
 	dir := s.t.TempDir()
-	addr := freePort(s.t)
+	addr := rig.FreePort(s.t)
 	config := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -277,13 +241,13 @@ scrape_configs:
 	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
-	p := start(s.t, "prometheus", "prometheus",
+	p := rig.Start(s.t, "prometheus", "prometheus",
 		"--config.file="+path,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr)
 	s.prom = prometheus{base: "http://" + addr}
-	waitFor(s.t, 60*time.Second, "Prometheus to be ready", ready(s.prom.base+"/-/ready"))
-	waitFor(s.t, 60*time.Second, "Prometheus's first scrape of the daemon", func() (bool, string) {
+	rig.WaitFor(s.t, 60*time.Second, "Prometheus to be ready", rig.Ready(s.prom.base+"/-/ready"))
+	rig.WaitFor(s.t, 60*time.Second, "Prometheus's first scrape of the daemon", func() (bool, string) {
 		got, err := s.prom.query(`up{job="webservicemonitor"} == 1`)
 		return err == nil && len(got) == 1, fmt.Sprint(got, err)
 	})
@@ -292,35 +256,35 @@ scrape_configs:
 
 // startDaemon starts the built daemon against the demo platform, a cycle
 // a second, and waits for its first cycle.
-func (s *suite) startDaemon(extra ...string) *proc {
+func (s *suite) startDaemon(extra ...string) *rig.Proc {
 	args := []string{filepath.Join(s.root, "bin", "webservicemonitor"),
 		"--config", s.world.ConfigFile,
 		"--interval", "1s", "--backoff-initial", "0s",
 		"--listen", s.daemonAddr,
-		"--alertmanager-url", s.amBase(),
+		"--alertmanager-url", s.am.URL(),
 		"--runbook-url", runbook,
 		"--log-format", "json"}
-	p := start(s.t, "webservicemonitor", append(args, extra...)...)
-	waitFor(s.t, 30*time.Second, "the daemon's first cycle (/readyz)", func() (bool, string) {
-		if p.exited() {
-			s.t.Fatalf("the daemon exited: %s", tail(p.log, 20))
+	p := rig.Start(s.t, "webservicemonitor", append(args, extra...)...)
+	rig.WaitFor(s.t, 30*time.Second, "the daemon's first cycle (/readyz)", func() (bool, string) {
+		if p.Exited() {
+			s.t.Fatalf("the daemon exited: %s", rig.Tail(p.Log, 20))
 		}
-		return ready("http://" + s.daemonAddr + "/readyz")()
+		return rig.Ready("http://" + s.daemonAddr + "/readyz")()
 	})
-	if ok, detail := ready("http://" + s.daemonAddr + "/healthz")(); !ok {
+	if ok, detail := rig.Ready("http://" + s.daemonAddr + "/healthz")(); !ok {
 		s.t.Errorf("/healthz of a running daemon: %s", detail)
 	}
 	return p
 }
 
-func (s *suite) waitForEchoPage() amAlert {
-	var page amAlert
-	waitFor(s.t, 60*time.Second, "echo's page in Alertmanager", func() (bool, string) {
-		alerts, err := amAlerts(s.amBase())
+func (s *suite) waitForEchoPage() rig.AMAlert {
+	var page rig.AMAlert
+	rig.WaitFor(s.t, 60*time.Second, "echo's page in Alertmanager", func() (bool, string) {
+		alerts, err := s.am.Alerts()
 		if err != nil {
 			return false, err.Error()
 		}
-		given := named(alerts, "WebserviceGivenUp")
+		given := rig.Named(alerts, "WebserviceGivenUp")
 		if len(given) != 1 || given[0].Labels["tool"] != "echo" || given[0].Status.State != "active" {
 			return false, fmt.Sprint(alerts)
 		}
@@ -334,7 +298,7 @@ func (s *suite) waitForEchoPage() amAlert {
 // only, as the audit does, between two cycles).
 func (s *suite) echoGivenUpAt() time.Time {
 	var at time.Time
-	waitFor(s.t, 10*time.Second, "a read-only look at the state file", func() (bool, string) {
+	rig.WaitFor(s.t, 10*time.Second, "a read-only look at the state file", func() (bool, string) {
 		store, err := state.Open(filepath.Join(s.world.Dir, "state.db"), state.Options{ReadOnly: true, LockTimeout: time.Second})
 		if err != nil {
 			return false, err.Error()
@@ -449,7 +413,7 @@ func (s *suite) checkRulesHealthy() {
 			} `json:"groups"`
 		} `json:"data"`
 	}
-	if err := getJSON(s.prom.base+"/api/v1/rules", &resp); err != nil {
+	if err := rig.GetJSON(s.prom.base+"/api/v1/rules", &resp); err != nil {
 		s.t.Fatal(err)
 	}
 	n := 0

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Installs what the observability end-to-end suite runs against: Debian's
-# Prometheus (with promtool) and Alertmanager. Skips when they are there.
-# The packages' own services (if systemd starts them) are left alone: the
-# suite starts its own copies on free 127.0.0.1 ports with temp storage.
+# Installs what the end-to-end suites run against: Debian's Prometheus
+# (with promtool) and Alertmanager, or only the packages named
+# (`install.sh prometheus-alertmanager`: the real-grid suite needs only
+# Alertmanager). Skips what is there. The packages' own services (if
+# systemd starts them) are left alone: the suites start their own copies on
+# free 127.0.0.1 ports with temp storage.
 set -euo pipefail
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(prometheus prometheus-alertmanager)
 missing=()
-command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
-command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+for pkg in "${wanted[@]}"; do
+  case $pkg in
+    prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus) ;;
+    prometheus-alertmanager) command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager) ;;
+    *) echo "install.sh: unknown package $pkg (prometheus, prometheus-alertmanager)" >&2; exit 2 ;;
+  esac
+done
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "e2e-observability: ${missing[*]} missing; run as root to install, or: apt-get install --no-install-recommends ${missing[*]}" >&2
+  echo "e2e: ${missing[*]} missing; run as root to install, or: apt-get install --no-install-recommends ${missing[*]}" >&2
   exit 1
 fi
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Another apt run (a suite installing its own packages) may hold the lock.
+apt-get -o DPkg::Lock::Timeout=300 update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
