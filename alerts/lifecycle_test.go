@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"webservicemonitor/monitor"
+	"webservicemonitor/sources/manifest"
 	"webservicemonitor/state"
 )
 
@@ -64,9 +65,10 @@ const echoReason = "no generic-echo job on the grid; gave up after 3 restarts in
 
 func givenUp(at time.Time) monitor.Decision {
 	return monitor.Decision{
-		Tool: "echo", Web: "generic", Backend: "gridengine", Action: monitor.ActionGiveUp, Code: monitor.CodeBudgetExhausted,
+		Tool: "echo", Manifest: &manifest.Manifest{Tool: "echo", Web: "generic", Backend: "gridengine"},
+		Action: monitor.ActionGiveUp, Code: monitor.CodeBudgetExhausted,
 		Reason: echoReason, Attempts: 3, GivenUp: true,
-		Record: state.ToolRecord{GivenUpAt: at, Attempts: []state.Attempt{
+		Record: &state.ToolRecord{GivenUpAt: at, Attempts: []state.Attempt{
 			{At: at.Add(-3 * time.Minute), Outcome: state.OutcomeFailed},
 			{At: at.Add(-2 * time.Minute), Outcome: state.OutcomeFailed},
 			{At: at.Add(-time.Minute), Outcome: state.OutcomeFailed,
@@ -76,7 +78,8 @@ func givenUp(at time.Time) monitor.Decision {
 }
 
 func up() monitor.Decision {
-	return monitor.Decision{Tool: "echo", Web: "generic", Backend: "gridengine", Action: monitor.ActionNone, Code: monitor.CodeHealthy}
+	return monitor.Decision{Tool: "echo", Manifest: &manifest.Manifest{Tool: "echo", Web: "generic", Backend: "gridengine"},
+		Action: monitor.ActionNone, Code: monitor.CodeHealthy, Record: &state.ToolRecord{}}
 }
 
 func report(at time.Time, failed []string, valve bool, ds ...monitor.Decision) monitor.Report {

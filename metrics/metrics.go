@@ -311,10 +311,10 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 			}
 		}
 		m.toolStatus.WithLabelValues(d.Tool, ts.web, ts.status, ts.code).Set(1)
-		if d.DownSince.IsZero() {
+		if down := d.DownSince(); down.IsZero() {
 			m.toolDownSince.DeleteLabelValues(d.Tool, ts.web)
 		} else {
-			m.toolDownSince.WithLabelValues(d.Tool, ts.web).Set(seconds(d.DownSince))
+			m.toolDownSince.WithLabelValues(d.Tool, ts.web).Set(seconds(down))
 		}
 		m.toolAttempts.WithLabelValues(d.Tool).Set(float64(d.Attempts))
 	}

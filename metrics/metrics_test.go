@@ -19,6 +19,7 @@ import (
 
 	"webservicemonitor/buildinfo"
 	"webservicemonitor/monitor"
+	"webservicemonitor/sources/manifest"
 	"webservicemonitor/state"
 )
 
@@ -100,7 +101,8 @@ func scrape(t *testing.T, m *Metrics) string {
 }
 
 func decision(tool, web string, action monitor.Action, code string, phase monitor.Phase, downSince time.Time) monitor.Decision {
-	return monitor.Decision{Tool: tool, Web: web, Backend: "gridengine", Action: action, Code: code, Phase: phase, DownSince: downSince, Attempts: 1}
+	return monitor.Decision{Tool: tool, Manifest: &manifest.Manifest{Tool: tool, Web: web, Backend: "gridengine"},
+		Action: action, Code: code, Phase: phase, Record: &state.ToolRecord{DownSince: downSince}, Attempts: 1}
 }
 
 func report(start time.Time, ds []monitor.Decision, results []monitor.Result, failed ...string) monitor.Report {
@@ -133,8 +135,8 @@ func TestObserveExportsAndForgets(t *testing.T) {
 		decision("alpha", "lighttpd", monitor.ActionNone, monitor.CodeHealthy, monitor.PhaseRunning, time.Time{}),
 		decision("bravo", "uwsgi-python", monitor.ActionRestart, monitor.CodeNoJob, monitor.PhaseNone, down),
 		decision("echo", "generic", monitor.ActionGiveUp, monitor.CodeBudgetExhausted, monitor.PhaseNone, down),
-		{Tool: "hotel", Action: monitor.ActionSkip, Code: "invalid-yaml"},
-		{Tool: "golf", Web: "uwsgi-python", Backend: "kubernetes", Action: monitor.ActionSkip, Code: monitor.CodeOtherBackend},
+		{Tool: "hotel", Manifest: &manifest.Manifest{Tool: "hotel"}, Action: monitor.ActionSkip, Code: "invalid-yaml"},
+		{Tool: "golf", Manifest: &manifest.Manifest{Tool: "golf", Web: "uwsgi-python", Backend: "kubernetes"}, Action: monitor.ActionSkip, Code: monitor.CodeOtherBackend},
 	}, []monitor.Result{{Tool: "bravo", Outcome: state.OutcomeSucceeded}})
 	m.CycleStarted(t0)
 	m.Observe(first, nil)
@@ -304,7 +306,7 @@ func TestDeployQueriesNameExportedMetrics(t *testing.T) {
 	m := New(buildinfo.Get(), time.Minute, time.Now)
 	m.Observe(report(t0, []monitor.Decision{
 		decision("echo", "generic", monitor.ActionGiveUp, monitor.CodeBudgetExhausted, monitor.PhaseNone, t0),
-		{Tool: "hotel", Action: monitor.ActionSkip, Code: "invalid-yaml"},
+		{Tool: "hotel", Manifest: &manifest.Manifest{Tool: "hotel"}, Action: monitor.ActionSkip, Code: "invalid-yaml"},
 	}, []monitor.Result{{Tool: "echo", Outcome: state.OutcomeFailed}}), nil)
 	m.AlertsQueued("http://127.0.0.1:9093", 0)
 	m.AlertsFiring(map[string]int{"WebserviceGivenUp": 1})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"webservicemonitor/sources/manifest"
 	"webservicemonitor/state"
 )
 
@@ -23,7 +24,7 @@ func script(t *testing.T, body string) string {
 }
 
 func decisionFor(tool string) Decision {
-	return Decision{Tool: tool, Web: "lighttpd", Account: "tools." + tool, Release: "buster", Home: "/data/project/" + tool}
+	return Decision{Tool: tool, Manifest: &manifest.Manifest{Tool: tool, Web: "lighttpd", Account: "tools." + tool, Release: "buster", Home: "/data/project/" + tool}}
 }
 
 func TestRestarterArgv(t *testing.T) {

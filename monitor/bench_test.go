@@ -43,14 +43,14 @@ func benchInputs(b *testing.B, tools int) Inputs {
 	}
 	// A history as a daemon has it: every tool seen, a few with attempts.
 	now := synth.BenchOptions(tools).Now
-	history := make(map[string]state.ToolRecord, tools)
+	history := make(state.Records, 0, tools)
 	for i, m := range scan.Manifests {
 		rec := state.ToolRecord{UpSince: now.Add(-time.Hour), LastSeenUp: now.Add(-time.Hour)}
 		if i%50 == 0 {
 			rec = state.ToolRecord{DownSince: now.Add(-time.Hour), BackoffStep: 1,
 				Attempts: []state.Attempt{{At: now.Add(-30 * time.Minute), Outcome: state.OutcomeFailed}}}
 		}
-		history[m.Tool] = rec
+		history = append(history, state.ToolHistory{Tool: m.Tool, Record: rec})
 	}
 	return Inputs{Manifests: scan, Jobs: jobs, Proxy: snap, History: history, Now: now, LastCycle: now.Add(-time.Minute)}
 }

@@ -234,7 +234,7 @@ func changes(p Plan, results map[string]Result) state.Changes {
 		if !d.RecordChanged {
 			continue
 		}
-		rec := d.Record
+		rec := *d.Record
 		if r, ok := results[d.Tool]; ok && len(rec.Attempts) > 0 {
 			last := &rec.Attempts[len(rec.Attempts)-1]
 			last.Outcome, last.Duration = r.Outcome, r.Duration

@@ -3,6 +3,7 @@ package monitor
 import (
 	"time"
 
+	"webservicemonitor/sources/manifest"
 	"webservicemonitor/state"
 )
 
@@ -46,15 +47,18 @@ const (
 
 // Decision is the supervisor's verdict on one tool for one cycle. Reason is
 // the one sentence that the log, the audit, service.log and alerts all show.
+//
+// A plan holds one Decision per tool, every cycle, so the struct is kept
+// small: what the manifest says is referenced rather than copied, and an
+// unchanged record is the one the history holds. MakePlan shares these with
+// its inputs and between decisions; read them, never modify them.
 type Decision struct {
-	Tool    string
-	Web     string
-	Backend string
-	Release string
-	Account string
-	UID     int
-	GID     int
-	Home    string
+	Tool string
+	// Manifest is the tool's manifest (Web, Backend, Release, Account, UID,
+	// GID, Home); for a skipped or proxy-only tool it holds only what is
+	// known (the home and the verified account, if any). MakePlan never
+	// leaves it nil.
+	*manifest.Manifest
 
 	// Grid view: the tool's best job, if any, and how many it has.
 	JobNumber int
@@ -74,8 +78,6 @@ type Decision struct {
 	// the one this decision starts.
 	Attempts    int
 	NextRestart time.Time // when a restart is next allowed; zero when none is needed
-	DownSince   time.Time
-	GivenUp     bool // paged: the budget is spent
 
 	// Notice is a line for the tool's service.log when this decision is a
 	// change into a refusal; empty otherwise.
@@ -83,8 +85,18 @@ type Decision struct {
 
 	// Record is the tool's history after this cycle (with the started
 	// attempt for a restart); RecordChanged says whether it must be written.
-	Record        state.ToolRecord
+	// MakePlan never leaves it nil.
+	Record        *state.ToolRecord
 	RecordChanged bool
+	GivenUp       bool // paged: the budget is spent
+}
+
+// DownSince is when the current down streak was first seen; zero while up.
+func (d Decision) DownSince() time.Time {
+	if d.Record == nil {
+		return time.Time{}
+	}
+	return d.Record.DownSince
 }
 
 // Up reports whether the tool's web service is serving.

@@ -22,8 +22,13 @@ const (
 // a running job with a hold (hr) still serves, the hold only stops a
 // re-run; pending comes last.
 func Classify(letters string) Phase {
-	if letters == "" {
+	switch letters {
+	case "":
 		return PhaseNone
+	case "r":
+		// By far the most common, and every plan classifies the jobs of
+		// every tool: answered before the general rules below.
+		return PhaseRunning
 	}
 	if strings.Trim(letters, "rtRsSThqwEd") != "" {
 		return PhaseUnknown

@@ -1,7 +1,9 @@
 package monitor
 
 import (
+	"cmp"
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"slices"
 	"strconv"
@@ -25,7 +27,7 @@ type Inputs struct {
 	GridErr      error
 	Proxy        proxy.Snapshot
 	ProxyErr     error
-	History      map[string]state.ToolRecord
+	History      state.Records // sorted by tool, as state.Store.Histories lists it
 	HistoryErr   error
 	LastCycle    time.Time // when the previous cycle ran; zero on the first
 	Now          time.Time
@@ -55,144 +57,247 @@ func (p Plan) Restarts() []Decision {
 
 // MakePlan decides, for every tool, what to do this cycle. It is pure: the
 // same inputs always give the same plan. Cost is linear in tools + jobs and
-// allocation-light, because it runs every minute over 100,000 tools: tools
-// are indexed once by name, each job costs one lookup by its owner (the
-// account <project>.<tool>), and decisions come out already sorted.
+// allocation-light, because it runs every minute over 100,000 tools: the
+// manifests and the history come sorted by tool and are joined by merging,
+// each job costs one probe of an index of the tools, the per-tool work is
+// spread over the cores, and decisions come out already sorted.
 func MakePlan(in Inputs, p Policy) Plan {
-	manifests := sortedBy(in.Manifests.Manifests, func(m manifest.Manifest) string { return m.Tool })
+	// The sources hand the lists over sorted by tool; the rare caller that
+	// does not gets a plan made from sorted copies.
 	skipped := sortedBy(in.Manifests.Skipped, func(s manifest.Skipped) string { return s.Tool })
-
-	plan := Plan{Now: in.Now}
-	decisions := make([]Decision, 0, len(manifests)+len(skipped))
-	byTool := make(map[string]int, len(manifests)+len(skipped))
-	// Merge the two sorted lists so the decisions need no sort.
-	for i, j := 0, 0; i < len(manifests) || j < len(skipped); {
-		if j == len(skipped) || (i < len(manifests) && manifests[i].Tool < skipped[j].Tool) {
-			m := &manifests[i]
-			i++
-			if m.Web == "" {
-				continue // no web service asked for: not desired
-			}
-			byTool[m.Tool] = len(decisions)
-			decisions = append(decisions, Decision{
-				Tool: m.Tool, Web: m.Web, Backend: m.Backend, Release: m.Release,
-				Account: m.Account, UID: m.UID, GID: m.GID, Home: m.Home,
-			})
-			continue
-		}
-		s := &skipped[j]
-		j++
-		byTool[s.Tool] = len(decisions)
-		d := Decision{Tool: s.Tool, Home: s.Home, Action: ActionSkip, Code: s.Code, Reason: s.Reason}
-		if s.Account != nil {
-			d.Account, d.UID, d.GID = s.Account.Name, s.Account.UID, s.Account.GID
-		}
-		decisions = append(decisions, d)
+	index, skips, sorted := indexTools(in.Manifests.Manifests, skipped)
+	if !sorted {
+		in.Manifests.Manifests = sortedCopy(in.Manifests.Manifests, func(m manifest.Manifest) string { return m.Tool })
+		return MakePlan(in, p)
 	}
+	history := in.History // checked below, only when the merge leaves records unmatched
+	plan := Plan{Now: in.Now}
+	// One decision per indexed tool, in the index's (tool) order; each is
+	// filled in by the per-tool pass below, on the cores.
+	decisions := make([]Decision, len(index.manifests))
 
 	// Each tool's jobs: a job counts only when its owner is the tool's
-	// account and its name is <web>-<tool>.
+	// account and its name is <web>-<tool>. Finding the tool of each job is
+	// the costly part and reads only, so it is spread over the cores; the
+	// tally that follows is cheap.
+	owner := make([]int32, len(in.Jobs))
+	rank := make([]int8, len(in.Jobs)) // of the job's phase, where owner is set
+	inChunks(len(in.Jobs), perTool, func(lo, hi int) {
+		// In batches, one step at a time: at 100,000 tools every step of a
+		// lookup misses the cache, and a tight loop per step lets the
+		// processor wait for the misses of many jobs at once.
+		type probe struct {
+			job  int
+			tool string
+			h    uint64
+			k    int
+			m    *manifest.Manifest
+		}
+		var batch [64]probe
+		for i := lo; i < hi; {
+			n := 0
+			for ; i < hi && n < len(batch); i++ {
+				owner[i] = -1
+				j := &in.Jobs[i]
+				dot := strings.IndexByte(j.Owner, '.')
+				if dot < 0 {
+					continue
+				}
+				// Most jobs are not web services: rule them out by name
+				// before paying for a lookup.
+				tool := j.Owner[dot+1:]
+				if len(j.Name) <= len(tool) || !strings.HasSuffix(j.Name, tool) || j.Name[len(j.Name)-len(tool)-1] != '-' {
+					continue
+				}
+				batch[n] = probe{job: i, tool: tool, h: index.hash(tool)}
+				n++
+			}
+			for b := range batch[:n] {
+				pr := &batch[b]
+				if pr.k = index.candidate(pr.h); pr.k >= 0 {
+					pr.m = index.manifests[pr.k]
+				}
+			}
+			for b := range batch[:n] {
+				if pr := &batch[b]; pr.k >= 0 && pr.m.Tool != pr.tool {
+					pr.k, pr.m = index.lookup(pr.h, pr.tool) // the tags collided
+				}
+			}
+			for b := range batch[:n] {
+				pr := &batch[b]
+				j := &in.Jobs[pr.job]
+				if pr.k < 0 || pr.m.Account != j.Owner || pr.m.Web == "" || !isJobName(j.Name, pr.m.Web, pr.m.Tool) {
+					continue
+				}
+				owner[pr.job], rank[pr.job] = int32(pr.k), int8(Classify(j.State).rank())
+			}
+		}
+	})
 	best := make([]int32, len(decisions))
+	bestRank := make([]int8, len(decisions))
 	count := make([]int32, len(decisions))
 	for i := range best {
 		best[i] = -1
 	}
-	for i := range in.Jobs {
-		j := &in.Jobs[i]
-		dot := strings.IndexByte(j.Owner, '.')
-		if dot < 0 {
-			continue
-		}
-		// Most jobs are not web services: rule them out by name before
-		// paying for a map lookup.
-		tool := j.Owner[dot+1:]
-		if len(j.Name) <= len(tool) || !strings.HasSuffix(j.Name, tool) || j.Name[len(j.Name)-len(tool)-1] != '-' {
-			continue
-		}
-		k, ok := byTool[tool]
-		if !ok {
-			continue
-		}
-		d := &decisions[k]
-		if d.Account != j.Owner || d.Web == "" || !isJobName(j.Name, d.Web, d.Tool) {
+	for i, k := range owner {
+		if k < 0 {
 			continue
 		}
 		count[k]++
-		if best[k] < 0 || Classify(j.State).rank() > Classify(in.Jobs[best[k]].State).rank() {
-			best[k] = int32(i)
+		if best[k] < 0 || rank[i] > bestRank[k] {
+			best[k], bestRank[k] = int32(i), rank[i]
 		}
 	}
 
 	// Each tool's decision depends only on the read-only inputs and its own
 	// slot, so the per-tool work is spread over the cores; the result is the
-	// same whatever the split.
-	var historyMatched, desired atomic.Int64
-	inChunks(len(decisions), func(lo, hi int) {
-		matched, wanted := 0, 0
+	// same whatever the split. A tool without history starts from the zero
+	// record, shared because nothing modifies a previous record. Only the
+	// valve can still change a restart, so every other decision is finished
+	// in the same pass.
+	none := new(state.ToolRecord)
+	registered := make([]bool, len(decisions)) // what Decision.Registered points to
+	checkProxy := in.ProxyErr == nil && in.Proxy.Enabled
+	var historyMatched, desired, listed atomic.Int64
+	var mu sync.Mutex
+	var restarts []int
+	inChunks(len(decisions), perTool, func(lo, hi int) {
+		matched, wanted, registrations := 0, 0, 0
+		var wanting []int
+		// The decisions start from the manifests. The tools' jobs and
+		// registrations are looked up ahead, each in a loop of its own: at
+		// 100,000 tools each lookup misses the cache, and a tight loop lets
+		// the processor wait for many of them at once. (observe sets the
+		// same grid fields again, from the cache.)
+		s, _ := slices.BinarySearchFunc(skips, lo, func(sk skipAt, k int) int { return cmp.Compare(sk.k, k) })
+		for k := lo; k < hi; k++ {
+			d, m := &decisions[k], index.manifests[k]
+			d.Tool, d.Manifest = m.Tool, m
+			if s < len(skips) && skips[s].k == k {
+				d.Action, d.Code, d.Reason = ActionSkip, skips[s].Code, skips[s].Reason
+				s++
+			} else if best[k] >= 0 && in.GridErr == nil && m.Backend == "gridengine" {
+				j := &in.Jobs[best[k]]
+				d.JobNumber, d.GridState, d.Queue = j.Number, j.State, j.Queue
+			}
+		}
+		var regs []registration
+		if checkProxy {
+			regs = make([]registration, hi-lo)
+			for k := lo; k < hi; k++ {
+				regs[k-lo] = registrationOf(in.Proxy.Registrations, decisions[k].Tool)
+			}
+		}
+		h := 0
+		if lo < hi {
+			h, _ = slices.BinarySearchFunc(history, decisions[lo].Tool, func(th state.ToolHistory, tool string) int {
+				return strings.Compare(th.Tool, tool)
+			})
+		}
 		for k := lo; k < hi; k++ {
 			d := &decisions[k]
 			// Record holds the previous record until finish replaces it.
-			if rec, ok := in.History[d.Tool]; ok {
-				d.Record = rec
+			// Equality is tested first: the lists are usually aligned, and
+			// one comparison per tool is then enough.
+			for h < len(history) && history[h].Tool != d.Tool && history[h].Tool < d.Tool {
+				h++
+			}
+			d.Record = none
+			if h < len(history) && history[h].Tool == d.Tool {
+				d.Record = &history[h].Record
 				matched++
 			}
-			if d.Action == ActionSkip {
-				continue
-			}
-			if d.Backend != "gridengine" {
+			switch {
+			case d.Action == ActionSkip:
+			case d.Backend != "gridengine":
 				d.Action, d.Code = ActionSkip, CodeOtherBackend
 				d.Reason = "backend " + strconv.Quote(d.Backend) + " is not managed by this supervisor"
+			default:
+				wanted++
+				seen := sight{jobs: int(count[k]), registered: &registered[k]}
+				if best[k] >= 0 {
+					seen.job = &in.Jobs[best[k]]
+				}
+				if regs != nil {
+					seen.reg = regs[k-lo]
+				}
+				observe(d, seen, in, p)
+				if d.Action == ActionRestart {
+					applyPolicy(d, d.Record, in, p)
+				}
+			}
+			// Registrations that belong to a tool of this cycle, so the
+			// proxy-only ones need no search when there are none.
+			if checkProxy {
+				if d.Registered != nil && *d.Registered {
+					registrations++
+				} else if (d.Registered != nil || d.Action == ActionSkip) && regs[k-lo] != unlisted {
+					registrations++ // listed, but not active; or a skipped tool's
+				}
+			}
+			if d.Action == ActionRestart {
+				wanting = append(wanting, k)
 				continue
 			}
-			wanted++
-			var job *qstat.Job
-			if best[k] >= 0 {
-				job = &in.Jobs[best[k]]
-			}
-			observe(d, job, int(count[k]), in, p)
-			if d.Action == ActionRestart {
-				applyPolicy(d, d.Record, in, p)
-			}
+			finish(d, in, p)
 		}
 		historyMatched.Add(int64(matched))
 		desired.Add(int64(wanted))
+		listed.Add(int64(registrations))
+		mu.Lock()
+		restarts = append(restarts, wanting...)
+		mu.Unlock()
 	})
+	// Every record matched proves the history sorted; otherwise it is
+	// checked, and an unsorted one planned again from a sorted copy.
+	if int(historyMatched.Load()) < len(history) && !slices.IsSortedFunc(history, historyOrder) {
+		in.History = sortedCopy(history, func(th state.ToolHistory) string { return th.Tool })
+		return MakePlan(in, p)
+	}
 	plan.Desired = int(desired.Load())
 
-	plan.Valve = applyValve(decisions, plan.Desired, p)
-	inChunks(len(decisions), func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			finish(&decisions[k], decisions[k].Record, in, p)
+	slices.Sort(restarts) // in tool order, whatever the split
+	plan.Valve = applyValve(decisions, restarts, plan.Desired, p)
+
+	inChunks(len(restarts), perRestart, func(lo, hi int) {
+		for _, k := range restarts[lo:hi] {
+			finish(&decisions[k], in, p)
 		}
 	})
+
+	// History of tools no manifest asks for any more: forgotten once nothing
+	// in it is within the retention. Skip the walk when every record
+	// belonged to a tool of this cycle (the usual case).
+	if int(historyMatched.Load()) < len(history) {
+		k := 0
+		for h := range history {
+			th := &history[h]
+			for k < len(decisions) && decisions[k].Tool < th.Tool {
+				k++
+			}
+			if k < len(decisions) && decisions[k].Tool == th.Tool {
+				continue
+			}
+			pruned := state.Prune(th.Record, in.Now.Add(-p.Retention))
+			if len(pruned.Attempts) == 0 && in.ManifestsErr == nil {
+				plan.Forget = append(plan.Forget, th.Tool)
+			}
+		}
+	}
 
 	// Registrations of tools this cycle does not know are reported. Skip
 	// the walk over the whole list when every registration was already
 	// matched to a tool (the usual case).
-	registrationsMatched := 0
-	if in.ProxyErr == nil && in.Proxy.Enabled {
-		for k := range decisions {
-			d := &decisions[k]
-			if d.Registered != nil && *d.Registered {
-				registrationsMatched++
-			} else if d.Registered != nil {
-				if _, ok := in.Proxy.Registrations[d.Tool]; ok {
-					registrationsMatched++ // listed, but not active
-				}
-			} else if _, ok := in.Proxy.Registrations[d.Tool]; ok && d.Action == ActionSkip {
-				registrationsMatched++
-			}
-		}
-	}
-	if in.ProxyErr == nil && in.Proxy.Enabled && in.ManifestsErr == nil && registrationsMatched < len(in.Proxy.Registrations) {
+	if checkProxy && in.ManifestsErr == nil && int(listed.Load()) < len(in.Proxy.Registrations) {
 		var only []Decision
 		for tool := range in.Proxy.Registrations {
-			if _, ok := byTool[tool]; ok {
+			if k, _ := index.find(tool); k >= 0 {
 				continue
 			}
 			yes := true
 			only = append(only, Decision{
-				Tool: tool, Registered: &yes, Action: ActionSkip, Code: CodeProxyOnly,
+				Tool: tool, Manifest: &manifest.Manifest{Tool: tool}, Registered: &yes, Record: none,
+				Action: ActionSkip, Code: CodeProxyOnly,
 				Reason: "registered with proxy " + in.Proxy.Proxy + " but no service.manifest asks for a web service; not touched",
 			})
 		}
@@ -202,27 +307,147 @@ func MakePlan(in Inputs, p Policy) Plan {
 		}
 	}
 	plan.Decisions = decisions
-
-	for tool, rec := range in.History {
-		if int(historyMatched.Load()) == len(in.History) {
-			break // every record belongs to a tool of this cycle
-		}
-		if _, ok := byTool[tool]; ok {
-			continue
-		}
-		pruned := state.Prune(rec, in.Now.Add(-p.Retention))
-		if len(pruned.Attempts) == 0 && in.ManifestsErr == nil {
-			plan.Forget = append(plan.Forget, tool)
-		}
-	}
-	slices.Sort(plan.Forget)
 	return plan
 }
 
-// inChunks runs work over [0, n) split across the available cores; small
-// platforms run in the caller's goroutine.
-func inChunks(n int, work func(lo, hi int)) {
-	const minChunk = 8192
+// skipAt is a skipped manifest and the position of its decision.
+type skipAt struct {
+	k int
+	*manifest.Skipped
+}
+
+// indexTools lists, in tool order, the tools that get a decision: every
+// tool that asks for a web service or whose manifest was skipped, merging
+// the two sorted lists so the decisions need no sort. skips says which of
+// them were skipped. The manifests are checked to be sorted on the way;
+// sorted is false, and the rest is to be ignored, when they are not.
+func indexTools(manifests []manifest.Manifest, skipped []manifest.Skipped) (index toolIndex, skips []skipAt, sorted bool) {
+	index = newToolIndex(len(manifests) + len(skipped))
+	// Each tool's name is read here for the first time, which at 100,000
+	// tools misses the cache each time: the order check and the hashing
+	// that need it are spread over the cores.
+	hashes := make([]uint64, len(manifests))
+	var unsorted atomic.Bool
+	inChunks(len(manifests), perTool, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if i > 0 && manifests[i].Tool < manifests[i-1].Tool {
+				unsorted.Store(true)
+				return
+			}
+			hashes[i] = index.hash(manifests[i].Tool)
+		}
+	})
+	if unsorted.Load() {
+		return toolIndex{}, nil, false
+	}
+
+	at := make([]uint64, 0, len(manifests)+len(skipped)) // each tool's hash
+	for i, j := 0, 0; i < len(manifests) || j < len(skipped); {
+		if j == len(skipped) || (i < len(manifests) && manifests[i].Tool < skipped[j].Tool) {
+			m := &manifests[i]
+			i++
+			if m.Web == "" {
+				continue // no web service asked for: not desired
+			}
+			index.manifests = append(index.manifests, m)
+			at = append(at, hashes[i-1])
+			continue
+		}
+		s := &skipped[j]
+		j++
+		known := &manifest.Manifest{Tool: s.Tool, Home: s.Home}
+		if s.Account != nil {
+			known.Account, known.UID, known.GID = s.Account.Name, s.Account.UID, s.Account.GID
+		}
+		skips = append(skips, skipAt{k: len(index.manifests), Skipped: s})
+		index.manifests = append(index.manifests, known)
+		at = append(at, index.hash(s.Tool))
+	}
+	index.place(at)
+	return index, skips, true
+}
+
+// toolIndex finds a decision by tool name. It is an open-addressing table
+// of decision positions, each tagged with bits of its tool's hash so that a
+// probe rarely has to look further, and with each decision's manifest
+// beside it so that a job is checked against its tool without touching the
+// (large) decision. At 100,000 tools it is built several times faster than
+// a map[string]int and is a fraction of its size. The hash seed is random,
+// but only where a tool sits in the table depends on it, never what a
+// lookup returns.
+type toolIndex struct {
+	seed      maphash.Seed
+	slots     []uint64 // the upper half of the tool's hash, then position + 1; 0 is empty
+	manifests []*manifest.Manifest
+}
+
+// newToolIndex makes an index for up to n tools.
+func newToolIndex(n int) toolIndex {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	return toolIndex{seed: maphash.MakeSeed(), slots: make([]uint64, size), manifests: make([]*manifest.Manifest, 0, n)}
+}
+
+func (x toolIndex) hash(tool string) uint64 { return maphash.String(x.seed, tool) }
+
+// place puts the decisions, whose tools' hashes are given in order, in the
+// table. Their manifests are already listed.
+func (x *toolIndex) place(hashes []uint64) {
+	mask := uint64(len(x.slots) - 1)
+	for k, h := range hashes {
+		i := h & mask
+		for x.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = h&^0xffffffff | uint64(k+1)
+	}
+}
+
+// candidate returns the first decision, from the tool's home slot on,
+// whose tag matches the hash h; -1 when there is none, and so no such tool.
+func (x toolIndex) candidate(h uint64) int {
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; x.slots[i] != 0; i = (i + 1) & mask {
+		if s := x.slots[i]; s>>32 == h>>32 {
+			return int(s&0xffffffff) - 1
+		}
+	}
+	return -1
+}
+
+// lookup returns the position of the decision of the tool, whose hash is
+// h, and its manifest; or -1.
+func (x toolIndex) lookup(h uint64, tool string) (int, *manifest.Manifest) {
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; x.slots[i] != 0; i = (i + 1) & mask {
+		if s := x.slots[i]; s>>32 == h>>32 {
+			k := int(s&0xffffffff) - 1
+			if m := x.manifests[k]; m.Tool == tool {
+				return k, m
+			}
+		}
+	}
+	return -1, nil
+}
+
+// find returns the position of the tool's decision and its manifest, or -1.
+func (x toolIndex) find(tool string) (int, *manifest.Manifest) {
+	return x.lookup(x.hash(tool), tool)
+}
+
+// Work per item below which splitting across cores does not pay: most
+// loops do little per tool, a restart builds its reason and record.
+const (
+	perTool    = 8192
+	perRestart = 512
+)
+
+// inChunks runs work over [0, n) split across the available cores, in
+// parts of at least minChunk items: fewer items run in the caller's
+// goroutine.
+func inChunks(n, minChunk int, work func(lo, hi int)) {
 	parts := min(runtime.GOMAXPROCS(0), (n+minChunk-1)/minChunk)
 	if parts <= 1 {
 		work(0, n)
@@ -247,16 +472,23 @@ func isJobName(name, web, tool string) bool {
 }
 
 // sortedBy returns xs sorted by key, copying only when it was not sorted
-// already (the sources hand them over sorted).
+// already.
 func sortedBy[T any](xs []T, key func(T) string) []T {
-	cmp := func(a, b T) int { return strings.Compare(key(a), key(b)) }
-	if slices.IsSortedFunc(xs, cmp) {
+	if slices.IsSortedFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) }) {
 		return xs
 	}
+	return sortedCopy(xs, key)
+}
+
+// sortedCopy returns a copy of xs sorted by key.
+func sortedCopy[T any](xs []T, key func(T) string) []T {
 	xs = slices.Clone(xs)
-	slices.SortFunc(xs, cmp)
+	slices.SortFunc(xs, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 	return xs
 }
+
+// historyOrder orders the history by tool.
+func historyOrder(a, b state.ToolHistory) int { return strings.Compare(a.Tool, b.Tool) }
 
 // mergeDecisions merges two lists sorted by tool.
 func mergeDecisions(a, b []Decision) []Decision {
@@ -271,10 +503,38 @@ func mergeDecisions(a, b []Decision) []Decision {
 	return append(append(out, a...), b...)
 }
 
+// sight is what the sources say about one tool, gathered before deciding.
+type sight struct {
+	job        *qstat.Job // the best of its jobs; nil without one
+	jobs       int        // how many it has
+	reg        registration
+	registered *bool // the tool's slot for what Decision.Registered points to
+}
+
+// registration is what the proxy's list says of a tool.
+type registration uint8
+
+const (
+	unlisted registration = iota
+	active                // listed, with status "active" (or none)
+	inactive              // listed in another status
+)
+
+func registrationOf(list map[string]proxy.Registration, tool string) registration {
+	switch r, ok := list[tool]; {
+	case !ok:
+		return unlisted
+	case r.Status == "" || r.Status == "active":
+		return active
+	}
+	return inactive
+}
+
 // observe fills in what the grid and the proxy say about the tool and sets
 // the action that follows from the observation alone: none, wait, or restart
 // (which the policy may still turn into hold or give-up).
-func observe(d *Decision, best *qstat.Job, jobs int, in Inputs, p Policy) {
+func observe(d *Decision, seen sight, in Inputs, p Policy) {
+	best, jobs := seen.job, seen.jobs
 	if in.GridErr != nil {
 		d.Action, d.Code = ActionWait, CodeGridUnknown
 		d.Reason = "grid state unknown (qstat failed this cycle); not restarting"
@@ -333,13 +593,14 @@ func observe(d *Decision, best *qstat.Job, jobs int, in Inputs, p Policy) {
 		}
 		d.Reason = string(r)
 	case PhaseRunning:
-		observeRegistration(d, best, letters(append(r, "running"...)), in, p)
+		observeRegistration(d, seen, letters(append(r, "running"...)), in, p)
 	}
 }
 
 // observeRegistration decides a running job by its proxy registration;
 // running is the reason so far ("job N (web-tool) is running (r)").
-func observeRegistration(d *Decision, best *qstat.Job, running []byte, in Inputs, p Policy) {
+func observeRegistration(d *Decision, seen sight, running []byte, in Inputs, p Policy) {
+	best, reg, slot := seen.job, seen.reg, seen.registered
 	switch {
 	case in.ProxyErr != nil:
 		d.Action, d.Code = ActionWait, CodeProxyUnknown
@@ -350,9 +611,10 @@ func observeRegistration(d *Decision, best *qstat.Job, running []byte, in Inputs
 		d.Reason = string(append(running, "; proxy registration checking is off (empty active-proxy file)"...))
 		return
 	}
-	reg, ok := in.Proxy.Registrations[d.Tool]
-	registered := ok && (reg.Status == "" || reg.Status == "active")
-	d.Registered = &registered
+	ok := reg != unlisted
+	registered := reg == active
+	*slot = registered
+	d.Registered = slot
 	proxyName := in.Proxy.Proxy
 	switch {
 	case registered:
@@ -364,7 +626,7 @@ func observeRegistration(d *Decision, best *qstat.Job, running []byte, in Inputs
 			"; waiting up to " + roundDuration(p.RegistrationGrace).String() + " for it to register with proxy " + proxyName
 	case ok:
 		d.Action, d.Code = ActionRestart, CodeUnregistered
-		d.Reason = string(running) + " but its registration with proxy " + proxyName + " is " + strconv.Quote(reg.Status)
+		d.Reason = string(running) + " but its registration with proxy " + proxyName + " is " + strconv.Quote(in.Proxy.Registrations[d.Tool].Status)
 	default:
 		d.Action, d.Code = ActionRestart, CodeUnregistered
 		d.Reason = string(append(append(running, " but not registered with proxy "...), proxyName...))
@@ -373,7 +635,7 @@ func observeRegistration(d *Decision, best *qstat.Job, running []byte, in Inputs
 
 // applyPolicy turns a restart the observation asks for into restart, hold or
 // give-up according to the tool's history.
-func applyPolicy(d *Decision, rec state.ToolRecord, in Inputs, p Policy) {
+func applyPolicy(d *Decision, rec *state.ToolRecord, in Inputs, p Policy) {
 	if in.HistoryErr != nil {
 		d.Action, d.Code = ActionWait, CodeHistoryUnknown
 		d.Reason += "; restart history unavailable, so not restarting"
@@ -405,14 +667,9 @@ func applyPolicy(d *Decision, rec state.ToolRecord, in Inputs, p Policy) {
 // applyValve holds every restart of the cycle (but ValveAllow of them) when
 // more tools want one than the limit: a mass outage is almost never the
 // tools' fault.
-func applyValve(decisions []Decision, desired int, p Policy) Valve {
+// wanting lists, in tool order, the decisions that ask for a restart.
+func applyValve(decisions []Decision, wanting []int, desired int, p Policy) Valve {
 	v := Valve{Limit: p.valveLimit(desired)}
-	var wanting []int
-	for i, d := range decisions {
-		if d.Action == ActionRestart {
-			wanting = append(wanting, i)
-		}
-	}
 	v.Wanting = len(wanting)
 	if v.Wanting <= v.Limit {
 		return v
@@ -421,8 +678,9 @@ func applyValve(decisions []Decision, desired int, p Policy) Valve {
 	v.Reason = fmt.Sprintf("safety valve: %d of %d tools need a restart at once (limit %d); holding restarts, the cause is likely the proxy or the grid rather than the tools",
 		v.Wanting, desired, v.Limit)
 	// Let the tools that have been down longest through first, then by name.
+	wanting = slices.Clone(wanting)
 	slices.SortStableFunc(wanting, func(a, b int) int {
-		da, db := decisions[a], decisions[b]
+		da, db := &decisions[a], &decisions[b]
 		if c := da.Record.DownSince.Compare(db.Record.DownSince); c != 0 {
 			return c
 		}
@@ -443,13 +701,20 @@ func applyValve(decisions []Decision, desired int, p Policy) Valve {
 }
 
 // finish computes the tool's record after this cycle and the service.log
-// notice, from the final decision.
-func finish(d *Decision, rec state.ToolRecord, in Inputs, p Policy) {
+// notice, from the final decision. Record is replaced only when the record
+// changes: a stable platform allocates nothing here.
+func finish(d *Decision, in Inputs, p Policy) {
 	if d.Code == CodeProxyOnly {
 		return
 	}
-	next := state.Prune(rec, in.Now.Add(-p.Retention))
-	next.Attempts = slices.Clone(next.Attempts)
+	rec := d.Record
+	if d.Action == ActionNone && len(rec.Attempts) == 0 && rec.BackoffStep == 0 && !rec.UpSince.IsZero() &&
+		rec.DownSince.IsZero() && rec.GivenUpAt.IsZero() && rec.Notice == "" {
+		// Up, and already recorded as up with nothing to forget: the rest
+		// would change nothing. Most tools, most cycles.
+		return
+	}
+	next := state.Prune(*rec, in.Now.Add(-p.Retention))
 	if d.Attempts == 0 && d.Action != ActionGiveUp {
 		d.Attempts = len(attemptsSince(next.Attempts, in.Now.Add(-p.Window)))
 	}
@@ -479,12 +744,19 @@ func finish(d *Decision, rec state.ToolRecord, in Inputs, p Policy) {
 			next.DownSince = in.Now
 		}
 	}
-	d.DownSince = next.DownSince
 
 	switch d.Action {
 	case ActionRestart:
-		d.Reason += fmt.Sprintf("; restart %d of %d in %s", d.Attempts, p.Budget, roundDuration(p.Window))
-		next.Attempts = append(next.Attempts, state.Attempt{At: in.Now, Outcome: state.OutcomeStarted, Reason: d.Reason})
+		// Built in one buffer: at a platform outage this runs for every tool.
+		var buf [256]byte
+		r := append(append(buf[:0], d.Reason...), "; restart "...)
+		r = append(append(strconv.AppendInt(r, int64(d.Attempts), 10), " of "...), strconv.Itoa(p.Budget)...)
+		d.Reason = string(append(append(r, " in "...), roundDuration(p.Window).String()...))
+		// A new list: the attempts may still be the history's, never to
+		// be written to.
+		attempts := make([]state.Attempt, len(next.Attempts), len(next.Attempts)+1)
+		copy(attempts, next.Attempts)
+		next.Attempts = append(attempts, state.Attempt{At: in.Now, Outcome: state.OutcomeStarted, Reason: d.Reason})
 		next.BackoffStep++
 		next.GivenUpAt = time.Time{}
 		next.Notice = ""
@@ -503,8 +775,16 @@ func finish(d *Decision, rec state.ToolRecord, in Inputs, p Policy) {
 		d.Notice = d.Reason
 	}
 
-	d.Record = next
-	d.RecordChanged = !recordsEqual(rec, next)
+	if !recordsEqual(*rec, next) {
+		changed := new(state.ToolRecord)
+		*changed = next
+		if d.Action != ActionRestart {
+			// Its own attempts, never the history's: the cycle fills in
+			// the outcome of the last one. (A restart's are new already.)
+			changed.Attempts = slices.Clone(next.Attempts)
+		}
+		d.Record, d.RecordChanged = changed, true
+	}
 }
 
 // noticeKey identifies a refusal for service.log purposes; "" when the

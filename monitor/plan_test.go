@@ -3,8 +3,10 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,7 +153,7 @@ func TestPlanSingleTool(t *testing.T) {
 				Manifests: manifest.Scan{Manifests: []manifest.Manifest{mf("a", "lighttpd")}},
 				Jobs:      tt.jobs, GridErr: tt.gridErr,
 				Proxy: tt.proxy, ProxyErr: tt.proxyErr,
-				History: map[string]state.ToolRecord{"a": tt.history}, HistoryErr: tt.histErr,
+				History: state.RecordsOf(map[string]state.ToolRecord{"a": tt.history}), HistoryErr: tt.histErr,
 				Now: t0,
 			}
 			plan := MakePlan(in, p)
@@ -189,7 +191,7 @@ func TestPlanRecords(t *testing.T) {
 	base := Inputs{Manifests: manifest.Scan{Manifests: []manifest.Manifest{mf("a", "lighttpd")}}, Proxy: registered(), Now: t0, LastCycle: t0.Add(-time.Minute)}
 	decide := func(jobs []qstat.Job, reg proxy.Snapshot, rec state.ToolRecord) Decision {
 		in := base
-		in.Jobs, in.Proxy, in.History = jobs, reg, map[string]state.ToolRecord{"a": rec}
+		in.Jobs, in.Proxy, in.History = jobs, reg, state.RecordsOf(map[string]state.ToolRecord{"a": rec})
 		return MakePlan(in, p).Decisions[0]
 	}
 	up := []qstat.Job{job(1, "a", "lighttpd", "r")}
@@ -237,11 +239,11 @@ func TestPlanRecords(t *testing.T) {
 		if d.Action != ActionGiveUp || d.Notice == "" || !d.Record.GivenUpAt.Equal(t0) || !d.GivenUp {
 			t.Fatalf("first give-up: %s notice %q record %+v", d.Action, d.Notice, d.Record)
 		}
-		again := decide(nil, registered(), d.Record)
+		again := decide(nil, registered(), *d.Record)
 		if again.Notice != "" || again.RecordChanged {
 			t.Errorf("second give-up: notice %q changed %v", again.Notice, again.RecordChanged)
 		}
-		back := decide(up, registered("a"), d.Record)
+		back := decide(up, registered("a"), *d.Record)
 		if !back.Record.GivenUpAt.IsZero() || back.Record.Notice != "" {
 			t.Errorf("back up: %+v", back.Record)
 		}
@@ -374,7 +376,7 @@ func TestBackoffJitter(t *testing.T) {
 }
 
 func TestPlanIsLinearInJobs(t *testing.T) {
-	// A tool's job is one map lookup: unrelated jobs must not change a decision.
+	// A tool's job is one index lookup: unrelated jobs must not change a decision.
 	in := Inputs{Manifests: manifest.Scan{Manifests: []manifest.Manifest{mf("a", "lighttpd")}}, Proxy: registered("a"), Now: t0}
 	for i := range 10000 {
 		in.Jobs = append(in.Jobs, job(i+10, fmt.Sprintf("other%d", i), "lighttpd", "r"))
@@ -387,7 +389,8 @@ func TestPlanIsLinearInJobs(t *testing.T) {
 
 // Large platforms are planned across cores; the plan must not depend on it.
 func TestPlanSameOnOneCoreOrMany(t *testing.T) {
-	in := Inputs{Proxy: registered(), Now: t0, History: map[string]state.ToolRecord{}}
+	in := Inputs{Proxy: registered(), Now: t0}
+	history := map[string]state.ToolRecord{}
 	states := []string{"r", "Eqw", "qw", "dr", "hqw", "s", ""}
 	for i := range 20000 {
 		tool := fmt.Sprintf("t%05d", i)
@@ -399,9 +402,10 @@ func TestPlanSameOnOneCoreOrMany(t *testing.T) {
 			in.Proxy.Registrations[tool] = proxy.Registration{Status: "active"}
 		}
 		if i%11 == 0 {
-			in.History[tool] = attempts(time.Duration(i%90) * time.Minute)
+			history[tool] = attempts(time.Duration(i%90) * time.Minute)
 		}
 	}
+	in.History = state.RecordsOf(history)
 	p := testPolicy()
 	p.ValveFraction = 1
 	many := MakePlan(in, p)
@@ -413,5 +417,47 @@ func TestPlanSameOnOneCoreOrMany(t *testing.T) {
 	}
 	if many.Desired != 20000 || len(many.Restarts()) == 0 {
 		t.Fatalf("desired %d, restarts %d", many.Desired, len(many.Restarts()))
+	}
+}
+
+// The sources hand manifests and history over sorted by tool; a caller that
+// does not must get the same plan.
+func TestPlanSameFromUnsortedInputs(t *testing.T) {
+	in := Inputs{Proxy: registered(), Now: t0, LastCycle: t0.Add(-time.Minute)}
+	history := map[string]state.ToolRecord{}
+	for i := range 300 {
+		tool := fmt.Sprintf("t%03d", i)
+		in.Manifests.Manifests = append(in.Manifests.Manifests, mf(tool, "lighttpd"))
+		if i%4 != 0 {
+			in.Jobs = append(in.Jobs, job(i+1, tool, "lighttpd", "r"))
+		}
+		if i%2 == 0 {
+			in.Proxy.Registrations[tool] = proxy.Registration{Status: "active"}
+		}
+		if i%3 == 0 {
+			history[tool] = attempts(time.Duration(i%50) * time.Minute)
+		}
+	}
+	history["gone"] = attempts(48 * time.Hour) // forgotten either way
+	in.History = state.RecordsOf(history)
+	p := testPolicy()
+	p.ValveFraction = 1
+	sorted := MakePlan(in, p)
+
+	shuffled := in
+	shuffled.Manifests.Manifests = slices.Clone(in.Manifests.Manifests)
+	shuffled.History = slices.Clone(in.History)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled.Manifests.Manifests), reflect.Swapper(shuffled.Manifests.Manifests))
+	rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled.History), reflect.Swapper(shuffled.History))
+	if got := MakePlan(shuffled, p); !reflect.DeepEqual(got, sorted) {
+		t.Fatal("the plan differs when the manifests and the history come unsorted")
+	}
+	onlyHistory := in
+	onlyHistory.History = shuffled.History
+	if got := MakePlan(onlyHistory, p); !reflect.DeepEqual(got, sorted) {
+		t.Fatal("the plan differs when the history comes unsorted")
+	}
+	if len(sorted.Forget) != 1 || sorted.Forget[0] != "gone" || len(sorted.Restarts()) == 0 {
+		t.Fatalf("forget %v, %d restarts", sorted.Forget, len(sorted.Restarts()))
 	}
 }

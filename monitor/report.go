@@ -100,7 +100,7 @@ func (r Report) WriteJSON(w io.Writer) error {
 			Tool: d.Tool, Web: d.Web, Backend: d.Backend, Job: d.JobNumber, GridState: d.GridState,
 			Phase: d.Phase, Queue: d.Queue, Registered: d.Registered, Action: d.Action, Code: d.Code,
 			Reason: d.Reason, Attempts: d.Attempts, NextRestart: optTime(d.NextRestart),
-			DownSince: optTime(d.DownSince), GivenUp: d.GivenUp, Outcome: outcomes[d.Tool],
+			DownSince: optTime(d.DownSince()), GivenUp: d.GivenUp, Outcome: outcomes[d.Tool],
 		})
 	}
 	enc := json.NewEncoder(w)

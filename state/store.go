@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -192,9 +193,40 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Histories returns every tool's record, keyed by tool name.
-func (s *Store) Histories() (map[string]ToolRecord, error) {
-	out := make(map[string]ToolRecord)
+// ToolHistory is one tool's record, as Histories lists it.
+type ToolHistory struct {
+	Tool   string
+	Record ToolRecord
+}
+
+// Records is every tool's record sorted by tool name: the planner joins it
+// with the (sorted) manifests by merging, which at 100,000 tools is much
+// cheaper than a map lookup per tool.
+type Records []ToolHistory
+
+// Get returns the tool's record, and whether there is one.
+func (r Records) Get(tool string) (ToolRecord, bool) {
+	i, ok := slices.BinarySearchFunc(r, tool, func(h ToolHistory, t string) int { return strings.Compare(h.Tool, t) })
+	if !ok {
+		return ToolRecord{}, false
+	}
+	return r[i].Record, true
+}
+
+// RecordsOf lists the records of a map, sorted by tool.
+func RecordsOf(m map[string]ToolRecord) Records {
+	out := make(Records, 0, len(m))
+	for tool, rec := range m {
+		out = append(out, ToolHistory{Tool: tool, Record: rec})
+	}
+	slices.SortFunc(out, func(a, b ToolHistory) int { return strings.Compare(a.Tool, b.Tool) })
+	return out
+}
+
+// Histories returns every tool's record, sorted by tool name (bbolt keeps
+// keys in byte order, which is Go's string order).
+func (s *Store) Histories() (Records, error) {
+	var out Records
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTools)
 		if b == nil {
@@ -205,7 +237,7 @@ func (s *Store) Histories() (map[string]ToolRecord, error) {
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("decoding record of tool %q: %w", k, err)
 			}
-			out[string(k)] = r
+			out = append(out, ToolHistory{Tool: string(k), Record: r})
 			return nil
 		})
 	})

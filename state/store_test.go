@@ -62,7 +62,17 @@ func historiesT(t *testing.T, s *Store) map[string]ToolRecord {
 	if err != nil {
 		t.Fatalf("Histories: %v", err)
 	}
-	return h
+	out := make(map[string]ToolRecord, len(h))
+	for i, th := range h {
+		if i > 0 && h[i-1].Tool >= th.Tool {
+			t.Fatalf("Histories not sorted by tool: %q before %q", h[i-1].Tool, th.Tool)
+		}
+		if rec, ok := h.Get(th.Tool); !ok || !reflect.DeepEqual(rec, th.Record) {
+			t.Fatalf("Get(%q) = %+v, %v; want %+v", th.Tool, rec, ok, th.Record)
+		}
+		out[th.Tool] = th.Record
+	}
+	return out
 }
 
 func fileSum(t *testing.T, path string) [32]byte {

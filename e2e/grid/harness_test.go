@@ -708,7 +708,8 @@ func (w *world) history(tool string) []state.Attempt {
 	if err != nil {
 		w.t.Fatalf("reading the state file: %v", err)
 	}
-	return h[tool].Attempts
+	rec, _ := h.Get(tool)
+	return rec.Attempts
 }
 
 func readFile(t *testing.T, path string) string {

@@ -81,7 +81,8 @@ func TestSoakKill9(t *testing.T) {
 			return
 		}
 		opened++
-		for tool, rec := range hist {
+		for _, th := range hist {
+			tool, rec := th.Tool, th.Record
 			var at []time.Time
 			for _, a := range rec.Attempts {
 				at = append(at, a.At)

@@ -308,8 +308,9 @@ func (s *suite) echoGivenUpAt() time.Time {
 		if err != nil {
 			return false, err.Error()
 		}
-		at = h["echo"].GivenUpAt
-		return !at.IsZero(), fmt.Sprintf("echo's record: %+v", h["echo"])
+		rec, _ := h.Get("echo")
+		at = rec.GivenUpAt
+		return !at.IsZero(), fmt.Sprintf("echo's record: %+v", rec)
 	})
 	return at
 }

@@ -42,7 +42,11 @@ func histories(t *testing.T, path string) map[string]state.ToolRecord {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	out := make(map[string]state.ToolRecord, len(h))
+	for _, th := range h {
+		out[th.Tool] = th.Record
+	}
+	return out
 }
 
 // TestStateFileUpgradeRefusalAndRollback runs the real binary against state
