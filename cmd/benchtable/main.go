@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -57,7 +59,11 @@ type result struct {
 
 var benchLine = regexp.MustCompile(`^Benchmark\S*\s+\d+\s+(.*)$`)
 
+// parse reads the benchmark's lines (one per -test.count run) and keeps
+// the run with the median time: on a shared machine one slow or lucky run
+// must not decide a ratio.
 func parse(out []byte) (result, error) {
+	var runs []result
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		m := benchLine.FindStringSubmatch(sc.Text())
@@ -74,9 +80,13 @@ func parse(out []byte) (result, error) {
 			r.metrics[fields[i+1]] = v
 		}
 		r.nsPerOp = r.metrics["ns/op"]
-		return r, nil
+		runs = append(runs, r)
 	}
-	return result{}, fmt.Errorf("no benchmark line in output:\n%s", out)
+	if len(runs) == 0 {
+		return result{}, fmt.Errorf("no benchmark line in output:\n%s", out)
+	}
+	slices.SortFunc(runs, func(a, b result) int { return cmp.Compare(a.nsPerOp, b.nsPerOp) })
+	return runs[len(runs)/2], nil
 }
 
 func main() {
@@ -103,14 +113,14 @@ func main() {
 		binaries[pkg] = b
 		return b
 	}
-	run := func(s stage, bench, benchtime string) result {
+	run := func(s stage, bench, benchtime string, count int) result {
 		// Anchor every path element so that 1k does not also run 10k.
 		var parts []string
 		for _, p := range strings.Split(bench, "/") {
 			parts = append(parts, "^"+regexp.QuoteMeta(p)+"$")
 		}
 		cmd := exec.Command(binary(s.Pkg), "-test.run", "^$", "-test.bench", strings.Join(parts, "/"),
-			"-test.benchmem", "-test.benchtime", benchtime)
+			"-test.benchmem", "-test.benchtime", benchtime, "-test.count", strconv.Itoa(count))
 		cmd.Dir = s.Pkg
 		began := time.Now()
 		o, err := cmd.CombinedOutput()
@@ -125,7 +135,7 @@ func main() {
 		return r
 	}
 	// Enough runs that one slow run on a shared machine does not decide.
-	benchtime := map[string]string{"1k": "20x", "10k": "10x", "100k": "5x"}
+	benchtime := map[string]string{"1k": "20x", "10k": "10x", "100k": "3x"}
 
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -139,7 +149,7 @@ func main() {
 		row := s.Name + "\t"
 		times := map[string]float64{}
 		for _, n := range names {
-			r := run(s, fmt.Sprintf(s.Bench, n), benchtime[n])
+			r := run(s, fmt.Sprintf(s.Bench, n), benchtime[n], 3)
 			times[n] = r.nsPerOp
 			row += fmt.Sprintf("%s\t%s\t%.0f\t", dur(r.nsPerOp), count(r.metrics["allocs/op"]), r.metrics["peak-MiB"])
 		}
@@ -152,7 +162,7 @@ func main() {
 	tw.Flush()
 	fmt.Fprintln(&table)
 	for _, s := range singles() {
-		r := run(s, s.Bench, "1x")
+		r := run(s, s.Bench, "1x", 1)
 		extra := ""
 		for _, k := range []string{"max-open", "limit", "file-MiB", "peak-MiB"} {
 			if v, ok := r.metrics[k]; ok {
