@@ -14,6 +14,8 @@ import (
 	"time"
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
+
+	"webservicemonitor/internal/retryhttp"
 )
 
 // Client pushes alerts to one Alertmanager.
@@ -32,8 +34,6 @@ type Client struct {
 const (
 	DefaultTimeout = 10 * time.Second
 	DefaultRetries = 3
-	retryWaitMin   = 200 * time.Millisecond
-	retryWaitMax   = 2 * time.Second
 	errorBodyShown = 256
 )
 
@@ -79,30 +79,13 @@ func (c *Client) Post(ctx context.Context, alerts []Alert) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	attempts := 0
-	rc := &retryablehttp.Client{
-		HTTPClient:   c.http,
-		Logger:       nil, // the caller logs the outcome once
-		RetryWaitMin: retryWaitMin,
-		RetryWaitMax: retryWaitMax,
-		RetryMax:     c.retries,
-		CheckRetry:   retryablehttp.DefaultRetryPolicy,
-		Backoff:      retryablehttp.DefaultBackoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		RequestLogHook: func(retryablehttp.Logger, *http.Request, int) {
-			attempts++
-		},
-	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.url, body)
 	if err != nil {
 		return fmt.Errorf("building request to Alertmanager %s: %w", c.Name, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := rc.Do(req)
+	resp, attempts, err := retryhttp.Do(c.http, req, c.retries)
 	if err != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("%w (deadline %s)", err, c.timeout)
 		}

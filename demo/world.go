@@ -38,6 +38,7 @@ func Tools() []Tool {
 // World is a demo platform laid out in a directory.
 type World struct {
 	Dir        string
+	ProxyAddr  string // host:port of the fake proxy's /list, once started
 	ConfigFile string
 	Grid       Store
 }
@@ -132,6 +133,23 @@ listen: 127.0.0.1:0
 		return nil, err
 	}
 	return w, nil
+}
+
+// Start lays out the demo platform in dir (see Setup) and serves its proxy
+// /list on a loopback port until stop is called: everything a run of the
+// supervisor against the demo needs.
+func Start(dir, demogridPath string, now time.Time) (w *World, stop func(), err error) {
+	addr, stop, err := ServeList(Store{Dir: filepath.Join(dir, "grid")})
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err = Setup(dir, demogridPath, addr, now)
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("setting up the demo in %s: %w", dir, err)
+	}
+	w.ProxyAddr = addr
+	return w, stop, nil
 }
 
 // ServeList serves the fake proxy's /list on a loopback port until the

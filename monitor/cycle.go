@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sync"
 	"time"
 
@@ -236,6 +237,9 @@ func changes(p Plan, results map[string]Result) state.Changes {
 		}
 		rec := *d.Record
 		if r, ok := results[d.Tool]; ok && len(rec.Attempts) > 0 {
+			// A copy: the plan's record (which reports and alerts read)
+			// stays what was decided.
+			rec.Attempts = slices.Clone(rec.Attempts)
 			last := &rec.Attempts[len(rec.Attempts)-1]
 			last.Outcome, last.Duration = r.Outcome, r.Duration
 			if r.Detail != "" {

@@ -77,14 +77,6 @@ func BenchmarkCommitCycle(b *testing.B) {
 	}
 }
 
-func keys(m map[string]ToolRecord) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
 // BenchmarkSimulatedDay runs a day of cycles (1,440) against a 100,000-tool
 // state file: each minute 30 tools go down and are restarted (and come back
 // the next minute), while 1,000 chronically broken tools spend their budget

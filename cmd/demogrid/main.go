@@ -92,18 +92,13 @@ func runDemo(ctx context.Context, duration time.Duration, keep bool, monitorBin 
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
-	grid := demo.Store{Dir: filepath.Join(dir, "grid")}
-	addr, stopList, err := demo.ServeList(grid)
+	world, stopList, err := demo.Start(dir, self, time.Now())
 	if err != nil {
 		fmt.Fprintln(stderr, "demogrid:", err)
 		return 1
 	}
 	defer stopList()
-	world, err := demo.Setup(dir, self, addr, time.Now())
-	if err != nil {
-		fmt.Fprintln(stderr, "demogrid: setting up the demo:", err)
-		return 1
-	}
+	addr := world.ProxyAddr
 
 	fmt.Fprintf(stdout, "=== DEMO: webservicemonitor against a built-in fake grid ===\n")
 	fmt.Fprintf(stdout, "Fake qstat, fake proxy /list on %s and fake webservice, all under %s.\n", addr, dir)

@@ -73,16 +73,11 @@ func newRig(t *testing.T) *rig {
 		t.Skip("builds binaries")
 	}
 	monitorBin, demogridBin := buildBinaries(t)
-	dir := t.TempDir()
-	addr, stop, err := demo.ServeList(demo.Store{Dir: filepath.Join(dir, "grid")})
+	world, stop, err := demo.Start(t.TempDir(), demogridBin, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	world, err := demo.Setup(dir, demogridBin, addr, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// No backoff so that each --once may restart again; the budget still holds.
 	return &rig{t: t, bin: monitorBin, world: world, options: []string{"--backoff-initial", "0s", "--log-format", "json"}}
 }

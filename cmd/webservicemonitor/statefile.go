@@ -50,7 +50,7 @@ func checkStateFile(cfg *config.Config) (string, error) {
 // migrateDown rewrites the state file for the release before this one, with
 // the daemon lock held so that no daemon or --once runs meanwhile.
 func migrateDown(cfg *config.Config, stdout, stderr io.Writer) int {
-	release, err := state.AcquireDaemonLock(cfg.StateFile + ".lock")
+	release, err := state.AcquireDaemonLockWait(cfg.StateFile+".lock", cfg.StateLockWait)
 	if err != nil {
 		fmt.Fprintf(stderr, "webservicemonitor: --migrate-down: %v: stop the daemon first (systemctl stop webservicemonitor)\n", err)
 		return exitStateError

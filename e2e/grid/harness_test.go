@@ -589,11 +589,10 @@ func (w *world) expect(a audit, tool, action, code string) auditTool {
 
 // daemon is a running supervisor daemon.
 type daemon struct {
-	w      *world
-	cmd    *exec.Cmd
-	log    string // its stderr, a file
-	done   chan struct{}
-	killed bool
+	w    *world
+	cmd  *exec.Cmd
+	log  string // its stderr, a file
+	done chan struct{}
 }
 
 func (w *world) startDaemon(extra ...string) *daemon {

@@ -194,17 +194,11 @@ func newSuite(t *testing.T) *suite {
 			t.Fatalf("bin/%s missing: run make build first: %v", bin, err)
 		}
 	}
-	dir := t.TempDir()
-	grid := demo.Store{Dir: filepath.Join(dir, "grid")}
-	listAddr, stop, err := demo.ServeList(grid)
+	world, stop, err := demo.Start(t.TempDir(), filepath.Join(root, "bin", "demogrid"), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	world, err := demo.Setup(dir, filepath.Join(root, "bin", "demogrid"), listAddr, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	hook := rig.NewWebhook(t)
 	return &suite{t: t, root: root, world: world, daemonAddr: rig.FreePort(t), am: rig.NewAlertmanager(t, hook.URL), hook: hook}
 }

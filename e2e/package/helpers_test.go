@@ -69,16 +69,11 @@ func buildBinaries(t *testing.T) (monitorBin, demogridBin string) {
 // temporary directory, served until the test ends.
 func demoWorld(t *testing.T, demogridBin string) *demo.World {
 	t.Helper()
-	dir := t.TempDir()
-	addr, stop, err := demo.ServeList(demo.Store{Dir: filepath.Join(dir, "grid")})
+	world, stop, err := demo.Start(t.TempDir(), demogridBin, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	world, err := demo.Setup(dir, demogridBin, addr, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	return world
 }
 

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"webservicemonitor/internal/retryhttp"
 )
 
 // Defaults applied when the corresponding Source field is zero.
@@ -32,11 +34,6 @@ const (
 	DefaultTimeout = 10 * time.Second
 	DefaultMaxBody = 32 << 20
 	DefaultRetries = 2
-
-	// Backoff bounds between retries: small, because every retry has to fit
-	// inside the one total Timeout of the cycle's collection step.
-	retryWaitMin = 200 * time.Millisecond
-	retryWaitMax = 2 * time.Second
 
 	// maxActiveProxyFile bounds the read of the active-proxy file, which
 	// holds one host name; anything larger is not what we expect.
@@ -127,32 +124,14 @@ func (s *Source) fetchList(ctx context.Context, url string, retries int, maxBody
 		httpClient = newHTTPClient()
 		defer httpClient.CloseIdleConnections()
 	}
-	client := &retryablehttp.Client{
-		HTTPClient:   httpClient,
-		Logger:       nil, // the caller logs the returned error once; per-attempt chatter helps nobody
-		RetryWaitMin: retryWaitMin,
-		RetryWaitMax: retryWaitMax,
-		RetryMax:     retries,
-		CheckRetry:   retryablehttp.DefaultRetryPolicy,
-		Backoff:      cappedBackoff,
-		// Hand back the last response after the retries so the error can
-		// quote its status and body instead of "giving up after 3 attempts".
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-	}
-	attempts := 0
-	client.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { attempts++ }
-
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 
-	resp, err := client.Do(req)
+	resp, attempts, err := retryhttp.Do(httpClient, req, retries)
 	if err != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
 		return nil, fmt.Errorf("after %d attempt(s): %w", attempts, err)
 	}
 	defer resp.Body.Close()
@@ -166,17 +145,6 @@ func (s *Source) fetchList(ctx context.Context, url string, retries int, maxBody
 		return nil, err
 	}
 	return regs, nil
-}
-
-// cappedBackoff is retryablehttp's exponential backoff, except that a
-// Retry-After header cannot ask for more than RetryWaitMax: the total
-// deadline would only expire while we sleep.
-func cappedBackoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-	return clamp(retryablehttp.DefaultBackoff(min, max, attempt, resp), min, max)
-}
-
-func clamp(d, lo, hi time.Duration) time.Duration {
-	return max(lo, min(d, hi))
 }
 
 // newHTTPClient builds a client for one Fetch. It ignores HTTP_PROXY and
