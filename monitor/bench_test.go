@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/accounts"
+	"webservicemonitor/internal/accounts"
+	"webservicemonitor/internal/synth"
 	"webservicemonitor/sources/manifest"
 	"webservicemonitor/sources/proxy"
 	"webservicemonitor/sources/qstat"
 	"webservicemonitor/state"
-	"webservicemonitor/synth"
 )
 
 // benchInputs reads a synthetic platform through the real sources once.

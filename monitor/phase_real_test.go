@@ -11,7 +11,7 @@ import (
 )
 
 // TestClassifyRealCaptures classifies every job of the real cell's captures
-// (sources/qstat/testdata/real, see deploy/dev/capture-qstat.sh): each state
+// (testdata/qstat, see e2e/grid/capture-qstat.sh): each state
 // letter combination the grid actually printed must map to the phase the
 // design says, and a capture with letters not in this table fails the test.
 func TestClassifyRealCaptures(t *testing.T) {
@@ -28,7 +28,7 @@ func TestClassifyRealCaptures(t *testing.T) {
 		"Eqw": PhaseError, // the old monitor counted this as up
 		"dr":  PhaseDeleting,
 	}
-	dir := filepath.Join("..", "sources", "qstat", "testdata", "real")
+	dir := filepath.Join("..", "testdata", "qstat")
 	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no captures in %s: %v", dir, err)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/synth"
+	"webservicemonitor/internal/synth"
 )
 
 // BenchmarkCommitCycle is the write of one cycle's changes at each size:

@@ -21,6 +21,10 @@ import (
 // edited by hand:
 //
 //go:generate go test -run ^TestFixtureFiles$ -update-fixtures .
+
+// fixtureDir holds the state files of other releases, shared with the package suite.
+const fixtureDir = "../testdata/state"
+
 var updateFixtures = flag.Bool("update-fixtures", false, "rewrite the state fixtures in testdata/")
 
 // fixtureRecord is the one tool history every fixture carries, in the JSON
@@ -100,7 +104,7 @@ func dump(t *testing.T, path string) []string {
 // the committed file itself.
 func copyFixture(t *testing.T, name string) string {
 	t.Helper()
-	src, err := os.Open(filepath.Join("testdata", name))
+	src, err := os.Open(filepath.Join(fixtureDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +130,7 @@ func TestFixtureFiles(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fresh := filepath.Join(t.TempDir(), name)
 			rawBolt(t, fresh, stateFixtures[name])
-			committed := filepath.Join("testdata", name)
+			committed := filepath.Join(fixtureDir, name)
 			if *updateFixtures {
 				data, err := os.ReadFile(fresh)
 				if err != nil {

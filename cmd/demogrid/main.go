@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"webservicemonitor/demo"
+	"webservicemonitor/internal/demo"
 )
 
 func main() {

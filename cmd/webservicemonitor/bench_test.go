@@ -11,9 +11,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"webservicemonitor/config"
+	"webservicemonitor/internal/config"
+	"webservicemonitor/internal/synth"
 	"webservicemonitor/monitor"
-	"webservicemonitor/synth"
 )
 
 // BenchmarkCycle is one whole read-only cycle through the binary's own

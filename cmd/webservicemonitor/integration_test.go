@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/demo"
+	"webservicemonitor/internal/demo"
 	"webservicemonitor/state"
 )
 

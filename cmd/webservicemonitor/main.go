@@ -17,11 +17,11 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"webservicemonitor/accounts"
-	"webservicemonitor/buildinfo"
-	"webservicemonitor/config"
+	"webservicemonitor/internal/accounts"
+	"webservicemonitor/internal/buildinfo"
+	"webservicemonitor/internal/config"
+	"webservicemonitor/internal/servicelog"
 	"webservicemonitor/monitor"
-	"webservicemonitor/servicelog"
 	"webservicemonitor/sources/manifest"
 	"webservicemonitor/sources/proxy"
 	"webservicemonitor/sources/qstat"

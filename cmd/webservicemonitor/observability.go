@@ -11,9 +11,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"webservicemonitor/alerts"
-	"webservicemonitor/buildinfo"
-	"webservicemonitor/config"
-	"webservicemonitor/metrics"
+	"webservicemonitor/internal/buildinfo"
+	"webservicemonitor/internal/config"
+	"webservicemonitor/internal/metrics"
 	"webservicemonitor/monitor"
 )
 

@@ -10,7 +10,7 @@ import (
 	"io/fs"
 	"os"
 
-	"webservicemonitor/config"
+	"webservicemonitor/internal/config"
 	"webservicemonitor/state"
 )
 

@@ -15,9 +15,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"webservicemonitor/config"
+	"webservicemonitor/internal/config"
+	"webservicemonitor/internal/sdnotify"
 	"webservicemonitor/monitor"
-	"webservicemonitor/sdnotify"
 )
 
 const (

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/config"
+	"webservicemonitor/internal/config"
 	"webservicemonitor/monitor"
 )
 

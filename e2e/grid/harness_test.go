@@ -25,7 +25,7 @@ import (
 	"webservicemonitor/state"
 )
 
-// cellEnv is what deploy/dev/sge-cell.sh env exports.
+// cellEnv is what e2e/grid/sge-cell.sh env exports.
 type cellEnv struct {
 	dir, homes, release, host string
 	tools                     []string
@@ -46,7 +46,7 @@ func readCellEnv(t *testing.T) cellEnv {
 		qmasterPidFile: os.Getenv("WSM_GRID_QMASTER_PIDFILE"), execdPidFile: os.Getenv("WSM_GRID_EXECD_PIDFILE"),
 	}
 	if e.dir == "" || e.homes == "" || len(e.tools) < 8 || os.Getenv("SGE_ROOT") == "" {
-		t.Fatal(`no grid cell: run "deploy/dev/sge-cell.sh up" and eval "$(deploy/dev/sge-cell.sh env)" first (make e2e-grid does both)`)
+		t.Fatal(`no grid cell: run "e2e/grid/sge-cell.sh up" and eval "$(e2e/grid/sge-cell.sh env)" first (make e2e-grid does both)`)
 	}
 	wd, err := os.Getwd()
 	if err != nil {

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/demo"
 	"webservicemonitor/e2e/internal/rig"
+	"webservicemonitor/internal/demo"
 	"webservicemonitor/state"
 )
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/demo"
+	"webservicemonitor/internal/demo"
 )
 
 // repoRoot is the repository, found from this file.

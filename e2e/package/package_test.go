@@ -208,7 +208,7 @@ func TestDebianPackage(t *testing.T) {
 		m.needsFakeSystemd(t)
 		m.prepare(t)
 		state := filepath.Join(stateDir, "state.db")
-		copyFile(t, filepath.Join(root, "state", "testdata", "schema-2.db"), state)
+		copyFile(t, filepath.Join(root, "testdata", "state", "schema-2.db"), state)
 		defer os.Remove(state)
 		before := fileSum(t, state)
 		r := m.dpkg(t, true, "-i", deb)
@@ -232,7 +232,7 @@ func TestDebianPackage(t *testing.T) {
 		original, _ := os.ReadFile(installedConfig)
 		os.WriteFile(installedConfig, append([]byte(edited), original...), 0o644)
 		state := filepath.Join(stateDir, "state.db")
-		copyFile(t, filepath.Join(root, "state", "testdata", "schema-0.db"), state)
+		copyFile(t, filepath.Join(root, "testdata", "state", "schema-0.db"), state)
 
 		r := m.dpkg(t, m.canShare, "-r", "webservicemonitor")
 		if r.code != 0 {

@@ -60,7 +60,7 @@ func TestStateFileUpgradeRefusalAndRollback(t *testing.T) {
 	world := demoWorld(t, demogridBin)
 	fixture := func(name string) string {
 		path := filepath.Join(t.TempDir(), "state.db")
-		copyFile(t, filepath.Join(root, "state", "testdata", name), path)
+		copyFile(t, filepath.Join(root, "testdata", "state", name), path)
 		return path
 	}
 	sup := func(stateFile string, args ...string) result {

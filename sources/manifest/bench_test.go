@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/accounts"
-	"webservicemonitor/synth"
+	"webservicemonitor/internal/accounts"
+	"webservicemonitor/internal/synth"
 )
 
 func benchScanner(p *synth.Platform) *Scanner {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/accounts"
-	"webservicemonitor/synth"
+	"webservicemonitor/internal/accounts"
+	"webservicemonitor/internal/synth"
 )
 
 func scanOf(t *testing.T, s *Scanner) Scan {

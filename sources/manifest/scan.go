@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"webservicemonitor/accounts"
+	"webservicemonitor/internal/accounts"
 )
 
 // FileName is the manifest's name inside a tool's home.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/accounts"
+	"webservicemonitor/internal/accounts"
 )
 
 // homes builds a homes root in a temp dir and a passwd file that maps
@@ -261,7 +261,7 @@ func TestScanAccountRefusals(t *testing.T) {
 		h := newHomes(t)
 		h.manifest("tool", valid)
 		s := h.scanner()
-		s.Accounts = accounts.NewPasswdFile(filepath.Join("..", "..", "accounts", "testdata", "passwd-bad-uid"))
+		s.Accounts = accounts.NewPasswdFile(filepath.Join("..", "..", "testdata", "accounts", "passwd-bad-uid"))
 		got, err := s.Scan(context.Background())
 		mustDo(t, err)
 		if len(got.Skipped) != 1 || got.Skipped[0].Code != ReasonLookupFailed || !strings.Contains(got.Skipped[0].Reason, "line 2") {

@@ -9,9 +9,13 @@ import (
 	"time"
 )
 
-// The captures in testdata/real/ are `qstat -u '*' -xml` output of a real
+// realDir holds the real captures, shared with the grid-state classification
+// test in monitor/.
+const realDir = "../../testdata/qstat"
+
+// The captures in testdata/qstat/ are `qstat -u '*' -xml` output of a real
 // Son of Grid Engine 8.1.9 cell, byte for byte, taken by
-// deploy/dev/capture-qstat.sh while it put jobs into each state; every file
+// e2e/grid/capture-qstat.sh while it put jobs into each state; every file
 // holds all the jobs the grid had at that moment. The expectations below
 // come from what the script did, not from the files.
 
@@ -71,7 +75,7 @@ func TestParseRealCaptures(t *testing.T) {
 	for _, tt := range tests {
 		seen[tt.file] = true
 		t.Run(tt.file, func(t *testing.T) {
-			f, err := os.Open(filepath.Join("testdata", "real", tt.file))
+			f, err := os.Open(filepath.Join(realDir, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +116,7 @@ func TestParseRealCaptures(t *testing.T) {
 	// that is an error, never an empty grid.
 	seen["qmaster-down.stdout"], seen["qmaster-down.stderr"], seen["qmaster-down.exit"] = true, true, true
 	t.Run("qmaster-down", func(t *testing.T) {
-		stdout, err := os.ReadFile(filepath.Join("testdata", "real", "qmaster-down.stdout"))
+		stdout, err := os.ReadFile(filepath.Join(realDir, "qmaster-down.stdout"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,20 +124,20 @@ func TestParseRealCaptures(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "qstat printed nothing") {
 			t.Errorf("Parse = %d jobs, %v; want the error \"qstat printed nothing\"", len(jobs), err)
 		}
-		exit, _ := os.ReadFile(filepath.Join("testdata", "real", "qmaster-down.exit"))
-		stderr, _ := os.ReadFile(filepath.Join("testdata", "real", "qmaster-down.stderr"))
+		exit, _ := os.ReadFile(filepath.Join(realDir, "qmaster-down.exit"))
+		stderr, _ := os.ReadFile(filepath.Join(realDir, "qmaster-down.stderr"))
 		if strings.TrimSpace(string(exit)) != "1" || !strings.Contains(string(stderr), "unable to send message to qmaster") {
 			t.Errorf("capture: exit %q, stderr %q", exit, stderr)
 		}
 	})
 
-	entries, err := os.ReadDir(filepath.Join("testdata", "real"))
+	entries, err := os.ReadDir(filepath.Join(realDir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
 		if !seen[e.Name()] {
-			t.Errorf("testdata/real/%s is not in the table", e.Name())
+			t.Errorf("testdata/qstat/%s is not in the table", e.Name())
 		}
 	}
 }

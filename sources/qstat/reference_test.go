@@ -20,7 +20,7 @@ import (
 	"testing/iotest"
 	"time"
 
-	"webservicemonitor/demo"
+	"webservicemonitor/internal/demo"
 )
 
 // referenceParse is the old Parse.
@@ -488,28 +488,30 @@ func TestParseMatchesReferenceOnFixtures(t *testing.T) {
 	}
 }
 
-// testdataFiles is every file under testdata/, real captures included,
-// by path below testdata/.
+// testdataFiles is every fixture: this package's testdata/ and the real
+// captures, by path below each.
 func testdataFiles(tb testing.TB) map[string][]byte {
 	tb.Helper()
 	files := map[string][]byte{}
-	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	for _, dir := range []string{"testdata", realDir} {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(dir, path)
+			files[filepath.Join(filepath.Base(dir), rel)] = b
 			return err
-		}
-		b, err := os.ReadFile(path)
+		})
 		if err != nil {
-			return err
+			tb.Fatal(err)
 		}
-		rel, err := filepath.Rel("testdata", path)
-		files[rel] = b
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
 	}
 	if len(files) == 0 {
-		tb.Fatal("no files under testdata/")
+		tb.Fatal("no fixtures")
 	}
 	return files
 }

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/demo"
-	"webservicemonitor/synth"
+	"webservicemonitor/internal/demo"
+	"webservicemonitor/internal/synth"
 )
 
 // scaleGrid is a platform of the given number of tools in the shape the

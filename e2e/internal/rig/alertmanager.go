@@ -35,7 +35,7 @@ type Alertmanager struct {
 func NewAlertmanager(t testing.TB, webhookURL string) *Alertmanager {
 	t.Helper()
 	if _, err := exec.LookPath(AlertmanagerBinary); err != nil {
-		t.Fatalf("%s is not installed (deploy/e2e/observability/install.sh installs it): %v", AlertmanagerBinary, err)
+		t.Fatalf("%s is not installed (e2e/observability/install.sh installs it): %v", AlertmanagerBinary, err)
 	}
 	receiver := "  - name: test\n"
 	if webhookURL != "" {

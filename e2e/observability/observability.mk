@@ -6,5 +6,5 @@ E2E += e2e-observability
 
 .PHONY: e2e-observability
 e2e-observability: build
-	./deploy/e2e/observability/install.sh
+	./e2e/observability/install.sh
 	$(GO) test -tags e2e -count=1 -timeout 10m -v ./e2e/observability/

@@ -77,7 +77,7 @@ func TestPasswdFileLookup(t *testing.T) {
 		t.Errorf("unknown account: error = %v, want ErrUnknownAccount", err)
 	}
 
-	bad := NewPasswdFile(filepath.Join("testdata", "passwd-bad-uid"))
+	bad := NewPasswdFile(filepath.Join("..", "..", "testdata", "accounts", "passwd-bad-uid"))
 	_, err = bad.Lookup(ctx, "tools.alpha")
 	if err == nil || errors.Is(err, ErrUnknownAccount) || !strings.Contains(err.Error(), "passwd-bad-uid line 2") {
 		t.Errorf("bad file: error = %v, want a non-unknown error naming the file and line 2", err)

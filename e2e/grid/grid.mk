@@ -1,5 +1,5 @@
 # Real-grid end-to-end suite: a single-host Son of Grid Engine cell from
-# Debian's gridengine-* packages (installed by deploy/dev/sge-cell.sh if
+# Debian's gridengine-* packages (installed by e2e/grid/sge-cell.sh if
 # missing; root), the built daemon, a stand-in front proxy and webservice
 # command, and the scenarios of e2e/grid (deleted job, Eqw, lost
 # registration, proxy failover and failures, qmaster stopped and hung,
@@ -13,8 +13,8 @@ E2E += e2e-grid
 
 .PHONY: e2e-grid
 e2e-grid: build
-	./deploy/e2e/observability/install.sh prometheus-alertmanager
-	@set -e; trap './deploy/dev/sge-cell.sh down' EXIT; \
-	  ./deploy/dev/sge-cell.sh up; \
-	  eval "$$(./deploy/dev/sge-cell.sh env)"; \
+	./e2e/observability/install.sh prometheus-alertmanager
+	@set -e; trap './e2e/grid/sge-cell.sh down' EXIT; \
+	  ./e2e/grid/sge-cell.sh up; \
+	  eval "$$(./e2e/grid/sge-cell.sh env)"; \
 	  $(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e/grid/...

@@ -23,7 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"webservicemonitor/buildinfo"
+	"webservicemonitor/internal/buildinfo"
 	"webservicemonitor/monitor"
 	"webservicemonitor/state"
 )

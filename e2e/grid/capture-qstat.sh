@@ -1,7 +1,7 @@
 #!/bin/bash
-# capture-qstat.sh — put jobs of the local cell (deploy/dev/sge-cell.sh up)
+# capture-qstat.sh — put jobs of the local cell (e2e/grid/sge-cell.sh up)
 # into every state we can produce and save `qstat -u '*' -xml` after each
-# step, byte for byte, into sources/qstat/testdata/real/ (or $1). The parser
+# step, byte for byte, into testdata/qstat/ (or $1). The parser
 # tests (sources/qstat/real_test.go) check every capture's job numbers,
 # names, owners and state letters; after a re-capture, update their table
 # from the summary this script prints.
@@ -25,7 +25,7 @@
 #                    qmaster stopped
 set -euo pipefail
 eval "$("$(dirname "$0")/sge-cell.sh" env)"
-OUT=${1:-$(cd "$(dirname "$0")/../.." && pwd)/sources/qstat/testdata/real}
+OUT=${1:-$(cd "$(dirname "$0")/../.." && pwd)/testdata/qstat}
 mkdir -p "$OUT"
 HOMES=$WSM_GRID_HOMES
 EXECD=$(tr -dc 0-9 <"$WSM_GRID_EXECD_PIDFILE")

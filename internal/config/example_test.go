@@ -12,7 +12,7 @@ import (
 
 // exampleConfig is the file the Debian package installs as
 // /etc/webservicemonitor/config.yaml.
-const exampleConfig = "../deploy/config.yaml"
+const exampleConfig = "../../deploy/config.yaml"
 
 // TestExampleConfigListsEveryKey: a key added to keys() without a line in
 // the example fails here, as does a default changed in one place only.

@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"webservicemonitor/demo"
+	"webservicemonitor/internal/demo"
 )
 
 // Options shape the platform.

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"webservicemonitor/buildinfo"
+	"webservicemonitor/internal/buildinfo"
 	"webservicemonitor/monitor"
 	"webservicemonitor/sources/manifest"
 	"webservicemonitor/state"
@@ -319,7 +319,7 @@ func TestDeployQueriesNameExportedMetrics(t *testing.T) {
 	}
 	names := regexp.MustCompile(`\b(?:webservicemonitor|process)_[a-z0-9_]+\b`)
 	n := 0
-	for _, path := range []string{"../deploy/prometheus/webservicemonitor.rules.yml", "../deploy/grafana/webservicemonitor-dashboard.json"} {
+	for _, path := range []string{"../../deploy/prometheus/webservicemonitor.rules.yml", "../../deploy/grafana/webservicemonitor-dashboard.json"} {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,14 @@
+# The Debian package's end-to-end suite (the package is `make deb`).
+E2E += e2e-package
+
+# Installs sudo, systemd (for systemd-analyze) and promtool if missing, then:
+# mkdeb's own tests, the fleet rule's promtool test, and the Go suite in
+# e2e/package (dpkg -i/-r/-P of the package built above, state-file
+# upgrades and refusals, the systemd watchdog). Must run as root (dpkg -i).
+e2e-package: deb
+	./e2e/package/install.sh
+	$(GO) -C deploy/mkdeb vet .
+	$(GO) -C deploy/mkdeb test -count=1 .
+	promtool test rules deploy/prometheus/fleet.rules.test.yml
+	WSM_DEB="$(CURDIR)/$$(ls $(DEB_DIR)/webservicemonitor_*.deb)" WSM_VERSION='$(VERSION)' WSM_COMMIT='$(COMMIT)' \
+	  $(GO) test -tags e2e -count=1 -timeout 10m -v ./e2e/package/
