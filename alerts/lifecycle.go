@@ -189,7 +189,7 @@ func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error) (map[string]A
 	toolsKnown := cycleErr == nil && manifestsOK
 	if toolsKnown {
 		for _, d := range rep.Plan.Decisions {
-			if d.Action == monitor.ActionSkip || d.Record.GivenUpAt.IsZero() {
+			if d.Action == monitor.ActionSkip || d.Next.GivenUpAt.IsZero() {
 				continue
 			}
 			a := l.toolAlert(d)
@@ -250,7 +250,7 @@ func (l *Lifecycle) toolAlert(d monitor.Decision) Alert {
 	return Alert{
 		Labels:      map[string]string{"alertname": NameGivenUp, "tool": d.Tool, "severity": "page"},
 		Annotations: l.annotate(ann),
-		StartsAt:    d.Record.GivenUpAt,
+		StartsAt:    d.Next.GivenUpAt,
 	}
 }
 
@@ -264,7 +264,7 @@ func (l *Lifecycle) annotate(ann map[string]string) map[string]string {
 // attemptsText lists the restart attempts of the current window, and what
 // the last one said when it failed.
 func attemptsText(d monitor.Decision) string {
-	atts := d.Record.Attempts
+	atts := d.Next.Attempts
 	if n := d.Attempts; n > 0 && n < len(atts) {
 		atts = atts[len(atts)-n:]
 	}

@@ -68,7 +68,7 @@ func givenUp(at time.Time) monitor.Decision {
 		Tool: "echo", Manifest: &manifest.Manifest{Tool: "echo", Web: "generic", Backend: "gridengine"},
 		Action: monitor.ActionGiveUp, Code: monitor.CodeBudgetExhausted,
 		Reason: echoReason, Attempts: 3, GivenUp: true,
-		Record: &state.ToolRecord{GivenUpAt: at, Attempts: []state.Attempt{
+		Next: &state.ToolRecord{GivenUpAt: at, Attempts: []state.Attempt{
 			{At: at.Add(-3 * time.Minute), Outcome: state.OutcomeFailed},
 			{At: at.Add(-2 * time.Minute), Outcome: state.OutcomeFailed},
 			{At: at.Add(-time.Minute), Outcome: state.OutcomeFailed,
@@ -79,7 +79,7 @@ func givenUp(at time.Time) monitor.Decision {
 
 func up() monitor.Decision {
 	return monitor.Decision{Tool: "echo", Manifest: &manifest.Manifest{Tool: "echo", Web: "generic", Backend: "gridengine"},
-		Action: monitor.ActionNone, Code: monitor.CodeHealthy, Record: &state.ToolRecord{}}
+		Action: monitor.ActionNone, Code: monitor.CodeHealthy, Next: &state.ToolRecord{}}
 }
 
 func report(at time.Time, failed []string, valve bool, ds ...monitor.Decision) monitor.Report {

@@ -235,7 +235,7 @@ func changes(p Plan, results map[string]Result) state.Changes {
 		if !d.RecordChanged {
 			continue
 		}
-		rec := *d.Record
+		rec := *d.Next
 		if r, ok := results[d.Tool]; ok && len(rec.Attempts) > 0 {
 			// A copy: the plan's record (which reports and alerts read)
 			// stays what was decided.

@@ -19,11 +19,14 @@ const (
 	ActionSkip    Action = "skip"    // not ours to touch (bad manifest, other backend, no manifest)
 )
 
-// Reason codes: stable identifiers of why a decision was taken. The human
-// Reason sentence changes with times and counts; the code does not, so it
-// labels metrics and decides when service.log hears about a change.
+// Code is a stable identifier of why a decision was taken. The human Reason
+// sentence changes with times and counts; the code does not, so it labels
+// metrics and decides when service.log hears about a change.
+type Code string
+
+// The reason codes.
 const (
-	CodeHealthy         = "healthy"
+	CodeHealthy         Code = "healthy"
 	CodeUnchecked       = "registration-unchecked"
 	CodeNoJob           = "no-job"
 	CodeJobError        = "job-error"
@@ -71,7 +74,7 @@ type Decision struct {
 	Registered *bool
 
 	Action Action
-	Code   string
+	Code   Code
 	Reason string
 
 	// Attempts is the number of restarts in the current window, including
@@ -83,20 +86,22 @@ type Decision struct {
 	// change into a refusal; empty otherwise.
 	Notice string
 
-	// Record is the tool's history after this cycle (with the started
-	// attempt for a restart); RecordChanged says whether it must be written.
-	// MakePlan never leaves it nil.
-	Record        *state.ToolRecord
+	// Previous is the tool's history as this cycle found it; Next is its
+	// history after this cycle (with the started attempt for a restart),
+	// the same record when nothing changed. RecordChanged says whether Next
+	// must be written. MakePlan never leaves either nil.
+	Previous      *state.ToolRecord
+	Next          *state.ToolRecord
 	RecordChanged bool
 	GivenUp       bool // paged: the budget is spent
 }
 
 // DownSince is when the current down streak was first seen; zero while up.
 func (d Decision) DownSince() time.Time {
-	if d.Record == nil {
+	if d.Next == nil {
 		return time.Time{}
 	}
-	return d.Record.DownSince
+	return d.Next.DownSince
 }
 
 // Up reports whether the tool's web service is serving.

@@ -174,7 +174,7 @@ func MakePlan(in Inputs, p Policy) Plan {
 			d, m := &decisions[k], index.manifests[k]
 			d.Tool, d.Manifest = m.Tool, m
 			if s < len(skips) && skips[s].k == k {
-				d.Action, d.Code, d.Reason = ActionSkip, skips[s].Code, skips[s].Reason
+				d.Action, d.Code, d.Reason = ActionSkip, Code(skips[s].Code), skips[s].Reason
 				s++
 			} else if best[k] >= 0 && in.GridErr == nil && m.Backend == "gridengine" {
 				j := &in.Jobs[best[k]]
@@ -196,15 +196,14 @@ func MakePlan(in Inputs, p Policy) Plan {
 		}
 		for k := lo; k < hi; k++ {
 			d := &decisions[k]
-			// Record holds the previous record until finish replaces it.
 			// Equality is tested first: the lists are usually aligned, and
 			// one comparison per tool is then enough.
 			for h < len(history) && history[h].Tool != d.Tool && history[h].Tool < d.Tool {
 				h++
 			}
-			d.Record = none
+			d.Previous = none
 			if h < len(history) && history[h].Tool == d.Tool {
-				d.Record = &history[h].Record
+				d.Previous = &history[h].Record
 				matched++
 			}
 			switch {
@@ -223,7 +222,7 @@ func MakePlan(in Inputs, p Policy) Plan {
 				}
 				observe(d, seen, in, p)
 				if d.Action == ActionRestart {
-					applyPolicy(d, d.Record, in, p)
+					applyPolicy(d, d.Previous, in, p)
 				}
 			}
 			// Registrations that belong to a tool of this cycle, so the
@@ -296,7 +295,7 @@ func MakePlan(in Inputs, p Policy) Plan {
 			}
 			yes := true
 			only = append(only, Decision{
-				Tool: tool, Manifest: &manifest.Manifest{Tool: tool}, Registered: &yes, Record: none,
+				Tool: tool, Manifest: &manifest.Manifest{Tool: tool}, Registered: &yes, Previous: none, Next: none,
 				Action: ActionSkip, Code: CodeProxyOnly,
 				Reason: "registered with proxy " + in.Proxy.Proxy + " but no service.manifest asks for a web service; not touched",
 			})
@@ -681,7 +680,7 @@ func applyValve(decisions []Decision, wanting []int, desired int, p Policy) Valv
 	wanting = slices.Clone(wanting)
 	slices.SortStableFunc(wanting, func(a, b int) int {
 		da, db := &decisions[a], &decisions[b]
-		if c := da.Record.DownSince.Compare(db.Record.DownSince); c != 0 {
+		if c := da.Previous.DownSince.Compare(db.Previous.DownSince); c != 0 {
 			return c
 		}
 		return strings.Compare(da.Tool, db.Tool)
@@ -701,13 +700,14 @@ func applyValve(decisions []Decision, wanting []int, desired int, p Policy) Valv
 }
 
 // finish computes the tool's record after this cycle and the service.log
-// notice, from the final decision. Record is replaced only when the record
+// notice, from the final decision. Next is a new record only when the record
 // changes: a stable platform allocates nothing here.
 func finish(d *Decision, in Inputs, p Policy) {
+	rec := d.Previous
+	d.Next = rec
 	if d.Code == CodeProxyOnly {
 		return
 	}
-	rec := d.Record
 	if d.Action == ActionNone && len(rec.Attempts) == 0 && rec.BackoffStep == 0 && !rec.UpSince.IsZero() &&
 		rec.DownSince.IsZero() && rec.GivenUpAt.IsZero() && rec.Notice == "" {
 		// Up, and already recorded as up with nothing to forget: the rest
@@ -783,7 +783,7 @@ func finish(d *Decision, in Inputs, p Policy) {
 			// the outcome of the last one. (A restart's are new already.)
 			changed.Attempts = slices.Clone(next.Attempts)
 		}
-		d.Record, d.RecordChanged = changed, true
+		d.Next, d.RecordChanged = changed, true
 	}
 }
 
@@ -795,7 +795,7 @@ func (d Decision) noticeKey() string {
 		if d.Code == CodeProxyOnly || d.Code == CodeOtherBackend {
 			return ""
 		}
-		return string(d.Action) + ":" + d.Code
+		return string(d.Action) + ":" + string(d.Code)
 	}
 	return ""
 }

@@ -74,7 +74,7 @@ func TestPlanSingleTool(t *testing.T) {
 		policy   func(*Policy)
 
 		action     Action
-		code       string
+		code       Code
 		registered string // "true", "false" or "nil"
 		attempts   int
 		reason     string // substring
@@ -198,7 +198,7 @@ func TestPlanRecords(t *testing.T) {
 
 	t.Run("restart records a started attempt and a backoff step", func(t *testing.T) {
 		d := decide(nil, registered(), state.ToolRecord{})
-		r := d.Record
+		r := d.Next
 		if !d.RecordChanged || len(r.Attempts) != 1 || r.Attempts[0].Outcome != state.OutcomeStarted || !r.Attempts[0].At.Equal(t0) {
 			t.Fatalf("record = %+v", r)
 		}
@@ -208,51 +208,51 @@ func TestPlanRecords(t *testing.T) {
 	})
 	t.Run("going down remembers the last cycle it was up", func(t *testing.T) {
 		d := decide(nil, registered(), state.ToolRecord{UpSince: t0.Add(-time.Hour), LastSeenUp: t0.Add(-time.Hour)})
-		if !d.Record.LastSeenUp.Equal(t0.Add(-time.Minute)) || !d.Record.UpSince.IsZero() {
-			t.Errorf("record = %+v", d.Record)
+		if !d.Next.LastSeenUp.Equal(t0.Add(-time.Minute)) || !d.Next.UpSince.IsZero() {
+			t.Errorf("record = %+v", d.Next)
 		}
 	})
 	t.Run("a stable up tool writes nothing", func(t *testing.T) {
 		rec := state.ToolRecord{UpSince: t0.Add(-time.Hour), LastSeenUp: t0.Add(-time.Hour)}
 		if d := decide(up, registered("a"), rec); d.RecordChanged {
-			t.Errorf("record changed: %+v", d.Record)
+			t.Errorf("record changed: %+v", d.Next)
 		}
 	})
 	t.Run("up long enough forgets the backoff", func(t *testing.T) {
 		rec := attempts(30 * time.Minute)
 		rec.DownSince, rec.UpSince = time.Time{}, t0.Add(-15*time.Minute)
 		d := decide(up, registered("a"), rec)
-		if d.Record.BackoffStep != 0 || len(d.Record.Attempts) != 1 {
-			t.Errorf("record = %+v", d.Record)
+		if d.Next.BackoffStep != 0 || len(d.Next.Attempts) != 1 {
+			t.Errorf("record = %+v", d.Next)
 		}
 	})
 	t.Run("up briefly keeps the backoff", func(t *testing.T) {
 		rec := attempts(30 * time.Minute)
 		rec.DownSince, rec.UpSince = time.Time{}, t0.Add(-5*time.Minute)
-		if d := decide(up, registered("a"), rec); d.Record.BackoffStep != 1 {
-			t.Errorf("record = %+v", d.Record)
+		if d := decide(up, registered("a"), rec); d.Next.BackoffStep != 1 {
+			t.Errorf("record = %+v", d.Next)
 		}
 	})
 	t.Run("give-up is noted once", func(t *testing.T) {
 		rec := attempts(50*time.Minute, 40*time.Minute, 30*time.Minute)
 		d := decide(nil, registered(), rec)
-		if d.Action != ActionGiveUp || d.Notice == "" || !d.Record.GivenUpAt.Equal(t0) || !d.GivenUp {
-			t.Fatalf("first give-up: %s notice %q record %+v", d.Action, d.Notice, d.Record)
+		if d.Action != ActionGiveUp || d.Notice == "" || !d.Next.GivenUpAt.Equal(t0) || !d.GivenUp {
+			t.Fatalf("first give-up: %s notice %q record %+v", d.Action, d.Notice, d.Next)
 		}
-		again := decide(nil, registered(), *d.Record)
+		again := decide(nil, registered(), *d.Next)
 		if again.Notice != "" || again.RecordChanged {
 			t.Errorf("second give-up: notice %q changed %v", again.Notice, again.RecordChanged)
 		}
-		back := decide(up, registered("a"), *d.Record)
-		if !back.Record.GivenUpAt.IsZero() || back.Record.Notice != "" {
-			t.Errorf("back up: %+v", back.Record)
+		back := decide(up, registered("a"), *d.Next)
+		if !back.Next.GivenUpAt.IsZero() || back.Next.Notice != "" {
+			t.Errorf("back up: %+v", back.Next)
 		}
 	})
 	t.Run("attempts past the retention are pruned", func(t *testing.T) {
 		rec := attempts(30*time.Hour, 2*time.Hour)
 		d := decide(up, registered("a"), rec)
-		if len(d.Record.Attempts) != 1 || !d.RecordChanged {
-			t.Errorf("record = %+v", d.Record)
+		if len(d.Next.Attempts) != 1 || !d.RecordChanged {
+			t.Errorf("record = %+v", d.Next)
 		}
 	})
 }
@@ -273,7 +273,7 @@ func TestPlanOtherTools(t *testing.T) {
 	plan := MakePlan(in, testPolicy())
 	got := map[string]string{}
 	for _, d := range plan.Decisions {
-		got[d.Tool] = string(d.Action) + "/" + d.Code
+		got[d.Tool] = string(d.Action) + "/" + string(d.Code)
 		if d.Action == ActionRestart {
 			t.Errorf("%s restarted", d.Tool)
 		}
@@ -337,7 +337,7 @@ func TestPlanValve(t *testing.T) {
 				for _, d := range plan.Decisions {
 					if d.Code == CodeValve {
 						held++
-						if d.Notice != "" || len(d.Record.Attempts) != 0 {
+						if d.Notice != "" || len(d.Next.Attempts) != 0 {
 							t.Fatalf("valve hold wrote a notice or an attempt: %+v", d)
 						}
 						if !strings.Contains(d.Reason, "safety valve") {

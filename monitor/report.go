@@ -47,7 +47,7 @@ type jsonTool struct {
 	Queue       string     `json:"queue,omitempty"`
 	Registered  *bool      `json:"registered"`
 	Action      Action     `json:"action"`
-	Code        string     `json:"code"`
+	Code        Code       `json:"code"`
 	Reason      string     `json:"reason"`
 	Attempts    int        `json:"attempts"`
 	NextRestart *time.Time `json:"next_restart"`
@@ -197,7 +197,7 @@ func (r Report) Log(log zerolog.Logger, err error) {
 			ev = log.Info()
 		}
 		ev = ev.Str("tool", d.Tool).Str("web", d.Web).Str("grid_state", d.GridState).
-			Str("action", string(d.Action)).Str("code", d.Code).Int("attempts", d.Attempts)
+			Str("action", string(d.Action)).Str("code", string(d.Code)).Int("attempts", d.Attempts)
 		if d.Registered != nil {
 			ev = ev.Bool("registered", *d.Registered)
 		}

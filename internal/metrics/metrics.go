@@ -289,11 +289,11 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 	for _, d := range p.Decisions {
 		if d.Action == monitor.ActionSkip {
 			if d.Code != monitor.CodeOtherBackend && d.Code != monitor.CodeProxyOnly {
-				skipped[d.Code]++
+				skipped[string(d.Code)]++
 			}
 			continue
 		}
-		ts := toolSeries{web: d.Web, status: Status(d), code: d.Code}
+		ts := toolSeries{web: d.Web, status: Status(d), code: string(d.Code)}
 		current[d.Tool] = ts
 		byStatus[ts.status]++
 		switch d.Code {

@@ -100,9 +100,9 @@ func scrape(t *testing.T, m *Metrics) string {
 	return rec.Body.String()
 }
 
-func decision(tool, web string, action monitor.Action, code string, phase monitor.Phase, downSince time.Time) monitor.Decision {
+func decision(tool, web string, action monitor.Action, code monitor.Code, phase monitor.Phase, downSince time.Time) monitor.Decision {
 	return monitor.Decision{Tool: tool, Manifest: &manifest.Manifest{Tool: tool, Web: web, Backend: "gridengine"},
-		Action: action, Code: code, Phase: phase, Record: &state.ToolRecord{DownSince: downSince}, Attempts: 1}
+		Action: action, Code: code, Phase: phase, Next: &state.ToolRecord{DownSince: downSince}, Attempts: 1}
 }
 
 func report(start time.Time, ds []monitor.Decision, results []monitor.Result, failed ...string) monitor.Report {
