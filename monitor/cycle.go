@@ -99,7 +99,7 @@ func (r Report) ExitCode() int {
 		return 2
 	}
 	for _, d := range r.Plan.Decisions {
-		if d.Backend == "gridengine" && !d.Up() {
+		if d.Backend == manifest.BackendGridEngine && !d.Up() {
 			return 1
 		}
 	}

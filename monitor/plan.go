@@ -176,7 +176,7 @@ func MakePlan(in Inputs, p Policy) Plan {
 			if s < len(skips) && skips[s].k == k {
 				d.Action, d.Code, d.Reason = ActionSkip, Code(skips[s].Code), skips[s].Reason
 				s++
-			} else if best[k] >= 0 && in.GridErr == nil && m.Backend == "gridengine" {
+			} else if best[k] >= 0 && in.GridErr == nil && m.Backend == manifest.BackendGridEngine {
 				j := &in.Jobs[best[k]]
 				d.JobNumber, d.GridState, d.Queue = j.Number, j.State, j.Queue
 			}
@@ -208,7 +208,7 @@ func MakePlan(in Inputs, p Policy) Plan {
 			}
 			switch {
 			case d.Action == ActionSkip:
-			case d.Backend != "gridengine":
+			case d.Backend != manifest.BackendGridEngine:
 				d.Action, d.Code = ActionSkip, CodeOtherBackend
 				d.Reason = "backend " + strconv.Quote(d.Backend) + " is not managed by this supervisor"
 			default:

@@ -15,9 +15,13 @@ import (
 // MaxVersion is the newest manifest version this supervisor understands.
 const MaxVersion = 4
 
+// BackendGridEngine is the backend this supervisor manages; manifests of
+// any other backend (kubernetes) are never touched.
+const BackendGridEngine = "gridengine"
+
 // Defaults for keys a manifest may leave out, as webservice itself assumes.
 const (
-	DefaultBackend = "gridengine"
+	DefaultBackend = BackendGridEngine
 	DefaultRelease = "stretch"
 )
 
