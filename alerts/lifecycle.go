@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -50,12 +51,48 @@ type Lifecycle struct {
 	Out      Outbox
 	Observer Observer // may be nil
 	Log      zerolog.Logger
+	Now      func() time.Time
 
 	firing      map[string]Alert // by identity; EndsAt unset
 	sourceFails map[string]int   // consecutive failed cycles by source
 	loaded      bool             // Memory read (or nil)
 	dirty       bool             // the firing set differs from what Memory holds
 	lastResend  time.Time
+}
+
+// Name names the lifecycle among the cycle's reporters.
+func (l *Lifecycle) Name() string { return "alerts" }
+
+// Report is the lifecycle as one of the cycle's reporters: Observe at the
+// time of the call. It never waits for an Alertmanager.
+func (l *Lifecycle) Report(_ context.Context, rep monitor.Report, cycleErr error) error {
+	l.Observe(rep, cycleErr, l.Now())
+	return nil
+}
+
+// OneShot is the reporter of a single acting cycle (--once): the lifecycle,
+// then the delivery of its alerts at once, within FlushTimeout, as there is
+// no next cycle to deliver them in.
+type OneShot struct {
+	Lifecycle    *Lifecycle
+	Notifier     *Notifier
+	FlushTimeout time.Duration
+}
+
+// Name names the reporter in the log.
+func (o OneShot) Name() string { return "alerts" }
+
+// Report observes the report and delivers the alerts.
+func (o OneShot) Report(ctx context.Context, rep monitor.Report, cycleErr error) error {
+	if err := o.Lifecycle.Report(ctx, rep, cycleErr); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.FlushTimeout)
+	defer cancel()
+	if err := o.Notifier.Flush(ctx); err != nil {
+		return fmt.Errorf("alerts not delivered: %w", err)
+	}
+	return nil
 }
 
 // Observe turns one cycle's report into alert transitions: new alerts fire

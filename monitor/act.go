@@ -14,17 +14,22 @@ import (
 	"webservicemonitor/state"
 )
 
+// KillGrace is how long a killed restart's process group may take to be
+// reaped before its output pipes are abandoned (exec.Cmd's WaitDelay).
+const KillGrace = 5 * time.Second
+
+// minOutputTail is the least of a restart's output kept as its failure's
+// detail.
+const minOutputTail = 512
+
 // Restarter runs the restart command for the tools a plan asks for, at most
 // Parallel at once, each in its own process group under Timeout.
 type Restarter struct {
 	Template   []string      // argv with placeholders
-	Parallel   int           // restarts running at once
-	Timeout    time.Duration // per restart; the whole process group is killed after it
-	StderrTail int           // bytes of stderr kept as the failure reason
-	// Done, when set, is called as each restart ends. The daemon's watchdog
-	// counts it as progress, so a long wave of restarts is not taken for a
-	// hung loop.
-	Done func(Result)
+	Parallel   int           // restarts running at once, at least 1
+	Timeout    time.Duration // per restart, positive; the whole process group is killed after it
+	StderrTail int           // bytes of output kept as the failure reason (at least minOutputTail)
+	Now        func() time.Time
 }
 
 // Result is how one restart went.
@@ -49,11 +54,11 @@ func (r *Restarter) Argv(d Decision) []string {
 
 // Restart runs the restarts. start is checked before each restart begins:
 // once it is done (shutdown requested) no new restart starts, while kill,
-// when done, ends the ones in flight. Results come back in the order of ds.
-func (r *Restarter) Restart(start, kill context.Context, ds []Decision, now func() time.Time) []Result {
+// when done, ends the ones in flight. done, when set, is called as each
+// restart ends. Results come back in the order of ds.
+func (r *Restarter) Restart(start, kill context.Context, ds []Decision, done func(Result)) []Result {
 	results := make([]Result, len(ds))
-	parallel := max(r.Parallel, 1)
-	sem := make(chan struct{}, parallel)
+	sem := make(chan struct{}, max(r.Parallel, 1))
 	var wg sync.WaitGroup
 	for i, d := range ds {
 		select {
@@ -68,9 +73,9 @@ func (r *Restarter) Restart(start, kill context.Context, ds []Decision, now func
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i] = r.run(kill, d, now)
-			if r.Done != nil {
-				r.Done(results[i])
+			results[i] = r.run(kill, d)
+			if done != nil {
+				done(results[i])
 			}
 		}()
 	}
@@ -78,34 +83,30 @@ func (r *Restarter) Restart(start, kill context.Context, ds []Decision, now func
 	return results
 }
 
-func (r *Restarter) run(ctx context.Context, d Decision, now func() time.Time) Result {
+func (r *Restarter) run(ctx context.Context, d Decision) Result {
 	argv := r.Argv(d)
-	timeout := r.Timeout
-	if timeout <= 0 {
-		timeout = 60 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
 
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A hung webservice may have children (sudo, qsub); kill the whole group.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	tail := &tailBuffer{max: max(r.StderrTail, 512)}
+	cmd.WaitDelay = KillGrace
+	tail := &tailBuffer{max: max(r.StderrTail, minOutputTail)}
 	cmd.Stderr = tail
 	cmd.Stdout = tail
 
-	began := now()
+	began := r.Now()
 	err := cmd.Run()
-	res := Result{Tool: d.Tool, Duration: now().Sub(began)}
+	res := Result{Tool: d.Tool, Duration: r.Now().Sub(began)}
 	out := strings.TrimSpace(tail.String())
 	switch {
 	case err == nil:
 		res.Outcome = state.OutcomeSucceeded
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		res.Outcome = state.OutcomeTimedOut
-		res.Detail = fmt.Sprintf("%s did not finish within %s and was killed with its process group", argv[0], timeout)
+		res.Detail = fmt.Sprintf("%s did not finish within %s and was killed with its process group", argv[0], r.Timeout)
 	case ctx.Err() != nil:
 		res.Outcome = state.OutcomeCancelled
 		res.Detail = "supervisor shutting down; restart killed"

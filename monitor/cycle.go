@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,27 +29,95 @@ type ProxySource interface {
 	Fetch(ctx context.Context) (proxy.Snapshot, error)
 }
 
-// ToolLog tells a tool what the supervisor did, in its service.log.
-type ToolLog interface {
-	Append(ctx context.Context, home string, uid, gid int, line string) error
+// History is the restart memory the policy decides with: read before the
+// plan, the attempts recorded before their restarts start, their outcomes
+// after they end. A read error wrapping ErrStateUnavailable means the
+// history cannot be trusted for acting, and stops an acting cycle before it
+// plans; any other read error is a failed source the plan works around.
+type History interface {
+	Read(ctx context.Context) (HistorySnapshot, error)
+	RecordAttempts(ctx context.Context, ch state.Changes) error
+	RecordOutcomes(ctx context.Context, ch state.Changes) error
 }
 
-// Cycle is one pass of collect → plan → act → record → report. Its fields
-// are the parts it is composed of; each is testable alone.
-type Cycle struct {
+// HistorySnapshot is the history as one cycle reads it.
+type HistorySnapshot struct {
+	Records   state.Records // sorted by tool
+	LastCycle time.Time     // zero before the first cycle
+	Note      string        // shown beside the source, e.g. "no state file yet"
+}
+
+// RestartRunner runs the restarts a plan asks for. Once start is done no
+// new restart begins; once kill is done the ones in flight are ended. done
+// is called as each restart ends. Results come back in the order of ds.
+type RestartRunner interface {
+	Restart(start, kill context.Context, ds []Decision, done func(Result)) []Result
+}
+
+// Reporter is one consumer of a cycle's report: the audit printout, the
+// log, the metrics, the alerts, the tools' service.log, the watchdog. Each
+// is given the same report, in turn, under its own deadline (ctx).
+// cycleErr is set when the cycle could not act at all.
+type Reporter interface {
+	Report(ctx context.Context, rep Report, cycleErr error) error
+}
+
+// CycleStartObserver is a reporter that also wants to know when each cycle
+// starts (liveness: /healthz, the systemd watchdog).
+type CycleStartObserver interface {
+	CycleStarted(at time.Time)
+}
+
+// ProgressObserver is a reporter that also wants to know of each step of a
+// cycle that made progress (a restart ending): a long wave of restarts is
+// not a hung loop.
+type ProgressObserver interface {
+	Progress()
+}
+
+// Parts are what a cycle is composed of, each testable alone.
+type Parts struct {
 	Manifests ManifestSource
 	Grid      GridSource
 	Proxy     ProxySource
-	StateFile string
-	LockWait  time.Duration // how long to wait for the state file's lock
-	Restarter *Restarter
-	ToolLog   ToolLog
-	Policy    Policy
-	Now       func() time.Time
-	Log       zerolog.Logger
-	// DryRun makes the cycle read-only: the state file is opened read-only
-	// (and may be missing or locked), nothing is restarted or written.
-	DryRun bool
+	History   History
+	// Restarter runs the restarts; nil makes the cycle a read-only audit:
+	// it plans and reports, and records and restarts nothing.
+	Restarter RestartRunner
+	Reporters []Reporter
+	// ReportTimeout bounds each reporter: one that fails or hangs is
+	// logged and left behind, and never stops the cycle.
+	ReportTimeout time.Duration
+	Policy        Policy
+	Now           func() time.Time
+	Log           zerolog.Logger
+}
+
+// Cycle is one pass of collect → plan → record attempts → act → record
+// outcomes → report.
+type Cycle struct {
+	Parts
+	reporters []*reporterSlot
+}
+
+// NewCycle composes a cycle from its parts. Every part but the Restarter
+// is required.
+func NewCycle(p Parts) (*Cycle, error) {
+	switch {
+	case p.Manifests == nil || p.Grid == nil || p.Proxy == nil:
+		return nil, errors.New("composing the cycle: a source is missing")
+	case p.History == nil:
+		return nil, errors.New("composing the cycle: the history is missing")
+	case p.Now == nil:
+		return nil, errors.New("composing the cycle: the clock is missing")
+	case p.ReportTimeout <= 0:
+		return nil, fmt.Errorf("composing the cycle: the reporters' deadline must be positive, got %s", p.ReportTimeout)
+	}
+	c := &Cycle{Parts: p}
+	for _, r := range p.Reporters {
+		c.reporters = append(c.reporters, newReporterSlot(r))
+	}
+	return c, nil
 }
 
 // Source names, as they appear in the audit and the metrics.
@@ -63,49 +128,6 @@ const (
 	SourceState     = "state"
 )
 
-// SourceStatus is how one source fared this cycle.
-type SourceStatus struct {
-	Name     string
-	Err      error
-	Items    int
-	Duration time.Duration
-	Note     string // e.g. the active proxy, or why the state is empty
-}
-
-// Report is everything one cycle saw and did.
-type Report struct {
-	Started  time.Time
-	Finished time.Time
-	DryRun   bool
-	Plan     Plan
-	Sources  []SourceStatus
-	Results  []Result
-}
-
-// SourceFailed reports whether any source failed this cycle.
-func (r Report) SourceFailed() bool {
-	for _, s := range r.Sources {
-		if s.Err != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// ExitCode is the audit's verdict: 0 every desired service is up, 1 some are
-// not, 2 a source failed.
-func (r Report) ExitCode() int {
-	if r.SourceFailed() {
-		return 2
-	}
-	for _, d := range r.Plan.Decisions {
-		if d.Backend == manifest.BackendGridEngine && !d.Up() {
-			return 1
-		}
-	}
-	return 0
-}
-
 // ErrStateUnavailable wraps a failure to open or write the state file in an
 // acting cycle: without the history no restart is safe, so the cycle stops.
 var ErrStateUnavailable = errors.New("restart history unavailable")
@@ -114,215 +136,71 @@ var ErrStateUnavailable = errors.New("restart history unavailable")
 // starting; cancelling kill ends restarts in flight. The returned error is
 // set when the cycle could not act at all; the report is always usable.
 func (c *Cycle) Run(ctx, kill context.Context) (Report, error) {
-	rep := Report{Started: c.Now(), DryRun: c.DryRun}
-	in := c.collect(ctx, &rep)
-
-	stateStatus := SourceStatus{Name: SourceState}
-	began := c.Now()
-	store, err := c.openState()
+	rep := Report{Started: c.Now(), DryRun: c.Restarter == nil}
+	c.cycleStarted(rep.Started)
+	in, err := c.gather(ctx, &rep)
 	if err == nil {
-		in.History, err = store.Histories()
-		if err == nil {
-			var meta state.Meta
-			meta, err = store.Meta()
-			in.LastCycle = meta.LastCycle
-		}
-		if c.DryRun {
-			store.Close()
-		}
+		rep.Plan = MakePlan(in, c.Policy)
+		err = c.act(ctx, kill, &rep, in.HistoryErr)
 	}
-	switch {
-	case err == nil:
-	case c.DryRun && errors.Is(err, fs.ErrNotExist):
-		stateStatus.Note = "no state file yet: no restart history"
-		err = nil
-	case c.DryRun:
-		stateStatus.Err = fmt.Errorf("reading restart history from %s: %w", c.StateFile, err)
-		in.HistoryErr = stateStatus.Err
-	default:
-		if store != nil {
-			store.Close()
-		}
-		stateStatus.Err = fmt.Errorf("%w: opening %s: %v", ErrStateUnavailable, c.StateFile, err)
-	}
-	stateStatus.Items, stateStatus.Duration = len(in.History), c.Now().Sub(began)
-	rep.Sources = append(rep.Sources, stateStatus)
-	if stateStatus.Err != nil && !c.DryRun {
-		rep.Finished = c.Now()
-		return rep, stateStatus.Err
-	}
+	rep.Finished = c.Now()
+	rep.ReportFailures = c.report(kill, rep, err)
+	return rep, err
+}
 
+// gather collects the sources and the history: the plan's inputs.
+func (c *Cycle) gather(ctx context.Context, rep *Report) (Inputs, error) {
+	in := c.collect(ctx, rep)
 	in.Now = rep.Started
-	rep.Plan = MakePlan(in, c.Policy)
-	if c.DryRun {
-		rep.Finished = c.Now()
-		return rep, nil
+	began := c.Now()
+	h, err := c.History.Read(ctx)
+	in.History, in.LastCycle, in.HistoryErr = h.Records, h.LastCycle, err
+	rep.Sources = append(rep.Sources, SourceStatus{
+		Name: SourceState, Err: err, Items: len(h.Records), Note: h.Note, Duration: c.Now().Sub(began),
+	})
+	if errors.Is(err, ErrStateUnavailable) {
+		return in, err
 	}
+	return in, nil
+}
 
+// act records the plan's attempts, runs its restarts and records their
+// outcomes. An audit (no restarter) does none of it, and neither does a
+// cycle that could not read the history: it would overwrite what it could
+// not read.
+func (c *Cycle) act(ctx, kill context.Context, rep *Report, historyErr error) error {
+	switch {
+	case c.Restarter == nil:
+		return nil
+	case historyErr != nil:
+		return fmt.Errorf("%w: %w", ErrStateUnavailable, historyErr)
+	}
 	// The attempts are written before they run: a supervisor killed
 	// mid-restart must still count them when it comes back.
-	err = store.Commit(changes(rep.Plan, nil))
-	store.Close()
-	if err != nil {
-		rep.Finished = c.Now()
-		return rep, fmt.Errorf("%w: recording planned restarts in %s: %v", ErrStateUnavailable, c.StateFile, err)
+	if err := c.History.RecordAttempts(ctx, changes(rep.Plan)); err != nil {
+		return err
 	}
-
 	restarts := rep.Plan.Restarts()
-	if len(restarts) > 0 {
-		rep.Results = c.Restarter.Restart(ctx, kill, restarts, c.Now)
-		if err := c.recordOutcomes(&rep); err != nil {
-			rep.Finished = c.Now()
-			return rep, err
-		}
+	if len(restarts) == 0 {
+		return nil
 	}
-	c.tellTools(kill, rep)
-	rep.Finished = c.Now()
-	return rep, nil
+	rep.Results = c.Restarter.Restart(ctx, kill, restarts, func(Result) { c.progress() })
+	// Outcomes are recorded even during a shutdown: they happened.
+	return c.History.RecordOutcomes(context.WithoutCancel(kill), outcomeChanges(rep.Plan, rep.Results))
 }
 
-func (c *Cycle) openState() (*state.Store, error) {
-	return state.Open(c.StateFile, state.Options{ReadOnly: c.DryRun, LockTimeout: c.LockWait})
-}
-
-// collect reads the three sources at once, each under its own deadline.
-func (c *Cycle) collect(ctx context.Context, rep *Report) Inputs {
-	var in Inputs
-	statuses := make([]SourceStatus, 3)
-	var wg sync.WaitGroup
-	timed := func(i int, name string, f func() (int, string, error)) {
-		defer wg.Done()
-		began := c.Now()
-		n, note, err := f()
-		statuses[i] = SourceStatus{Name: name, Err: err, Items: n, Note: note, Duration: c.Now().Sub(began)}
-	}
-	wg.Add(3)
-	go timed(0, SourceManifests, func() (int, string, error) {
-		scan, err := c.Manifests.Scan(ctx)
-		in.Manifests, in.ManifestsErr = scan, err
-		note := ""
-		if len(scan.Skipped) > 0 {
-			note = fmt.Sprintf("%d manifest(s) skipped", len(scan.Skipped))
-		}
-		return len(scan.Manifests), note, err
-	})
-	go timed(1, SourceGrid, func() (int, string, error) {
-		jobs, err := c.Grid.Fetch(ctx)
-		in.Jobs, in.GridErr = jobs, err
-		return len(jobs), "", err
-	})
-	go timed(2, SourceProxy, func() (int, string, error) {
-		snap, err := c.Proxy.Fetch(ctx)
-		in.Proxy, in.ProxyErr = snap, err
-		switch {
-		case err != nil:
-			return 0, "", err
-		case !snap.Enabled:
-			return 0, "registration checking off (empty active-proxy file)", nil
-		}
-		return len(snap.Registrations), "active proxy " + snap.Proxy, nil
-	})
-	wg.Wait()
-	rep.Sources = append(rep.Sources, statuses...)
-	return in
-}
-
-// changes is what a plan (and, once known, the restart results) write to
-// the state file.
-func changes(p Plan, results map[string]Result) state.Changes {
-	ch := state.Changes{At: p.Now, Put: map[string]state.ToolRecord{}, Delete: p.Forget}
-	for _, d := range p.Decisions {
-		if !d.RecordChanged {
-			continue
-		}
-		rec := *d.Next
-		if r, ok := results[d.Tool]; ok && len(rec.Attempts) > 0 {
-			// A copy: the plan's record (which reports and alerts read)
-			// stays what was decided.
-			rec.Attempts = slices.Clone(rec.Attempts)
-			last := &rec.Attempts[len(rec.Attempts)-1]
-			last.Outcome, last.Duration = r.Outcome, r.Duration
-			if r.Detail != "" {
-				last.Reason = d.Reason + " — " + r.Detail
-			}
-		}
-		ch.Put[d.Tool] = rec
-	}
-	return ch
-}
-
-func (c *Cycle) recordOutcomes(rep *Report) error {
-	byTool := make(map[string]Result, len(rep.Results))
-	for _, r := range rep.Results {
-		byTool[r.Tool] = r
-	}
-	ch := changes(rep.Plan, byTool)
-	// Only the restarted tools changed since the first commit.
-	for tool := range ch.Put {
-		if _, ok := byTool[tool]; !ok {
-			delete(ch.Put, tool)
-		}
-	}
-	ch.Delete = nil
-	store, err := c.openState()
-	if err != nil {
-		return fmt.Errorf("%w: recording restart outcomes in %s: %v", ErrStateUnavailable, c.StateFile, err)
-	}
-	defer store.Close()
-	if err := store.Commit(ch); err != nil {
-		return fmt.Errorf("%w: recording restart outcomes in %s: %v", ErrStateUnavailable, c.StateFile, err)
-	}
-	return nil
-}
-
-// tellTools writes one service.log line per restart and per change into a
-// refusal. A failure here is logged and never stops the cycle.
-func (c *Cycle) tellTools(ctx context.Context, rep Report) {
-	if c.ToolLog == nil {
-		return
-	}
-	results := make(map[string]Result, len(rep.Results))
-	for _, r := range rep.Results {
-		results[r.Tool] = r
-	}
-	for _, d := range rep.Plan.Decisions {
-		if d.Home == "" || d.Account == "" {
-			continue // no verified owner to write as
-		}
-		line := ""
-		if r, ok := results[d.Tool]; ok {
-			line = restartLine(d, r)
-		} else if d.Notice != "" {
-			line = noticeLine(d)
-		}
-		if line == "" {
-			continue
-		}
-		// A hung NFS home must not stall the cycle for every other tool.
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := c.ToolLog.Append(actx, d.Home, d.UID, d.GID, line)
-		cancel()
-		if err != nil {
-			c.Log.Warn().Err(err).Str("tool", d.Tool).Msg("could not write service.log")
+func (c *Cycle) cycleStarted(at time.Time) {
+	for _, s := range c.reporters {
+		if o, ok := s.Reporter.(CycleStartObserver); ok {
+			o.CycleStarted(at)
 		}
 	}
 }
 
-func restartLine(d Decision, r Result) string {
-	if r.Outcome == state.OutcomeSucceeded {
-		return fmt.Sprintf("restarted the %s web service: %s", d.Web, d.Reason)
+func (c *Cycle) progress() {
+	for _, s := range c.reporters {
+		if o, ok := s.Reporter.(ProgressObserver); ok {
+			o.Progress()
+		}
 	}
-	return fmt.Sprintf("restart of the %s web service %s: %s — because %s", d.Web, r.Outcome, r.Detail, d.Reason)
-}
-
-func noticeLine(d Decision) string {
-	switch d.Action {
-	case ActionHold:
-		return "restart held back: " + d.Reason
-	case ActionGiveUp:
-		return "gave up restarting the web service: " + d.Reason
-	case ActionSkip:
-		return "service.manifest ignored: " + d.Reason
-	}
-	return d.Reason
 }

@@ -7,22 +7,28 @@ import (
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
+
+	"webservicemonitor/state"
 )
 
 // Daemon runs a Cycle every Interval, one at a time: a cycle that overruns
 // its interval makes the next one start late, never alongside it.
+// The cycle reports itself (its reporters: logs, metrics, alerts, the
+// watchdog).
 type Daemon struct {
 	Cycle         *Cycle
 	Interval      time.Duration
 	ShutdownGrace time.Duration // restarts in flight get this long after shutdown begins
-	// OnCycleStart is called as each cycle begins (liveness: health checks,
-	// the systemd watchdog); OnReport after it ends (logs, metrics, alerts).
-	OnCycleStart func(time.Time)
-	OnReport     func(Report, error)
-	// Fatal reports whether a cycle error must stop the daemon (a state file
-	// from a newer release, say) rather than be retried next interval.
-	Fatal func(error) bool
 }
+
+// schedulerStopSlack is how long past the shutdown grace the scheduler waits
+// for the last cycle to record its outcomes and report.
+const schedulerStopSlack = 30 * time.Second
+
+// fatal reports whether a cycle error must stop the daemon rather than be
+// retried next interval: a state file from a newer release is a rollback
+// for an admin to do, and will not go away by itself.
+func fatal(err error) bool { return errors.Is(err, state.ErrNewerSchema) }
 
 // Run blocks until ctx is done or a fatal error occurs. It returns nil on a
 // clean shutdown.
@@ -39,8 +45,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	})
 	defer stopKill()
 
-	fatal := make(chan error, 1)
-	sched, err := gocron.NewScheduler(gocron.WithStopTimeout(d.ShutdownGrace + 30*time.Second))
+	stop := make(chan error, 1)
+	sched, err := gocron.NewScheduler(gocron.WithStopTimeout(d.ShutdownGrace + schedulerStopSlack))
 	if err != nil {
 		return fmt.Errorf("creating scheduler: %w", err)
 	}
@@ -50,16 +56,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return
 			}
-			if d.OnCycleStart != nil {
-				d.OnCycleStart(d.Cycle.Now())
-			}
-			rep, err := d.Cycle.Run(ctx, kill)
-			if d.OnReport != nil {
-				d.OnReport(rep, err)
-			}
-			if err != nil && d.Fatal != nil && d.Fatal(err) {
+			if _, err := d.Cycle.Run(ctx, kill); fatal(err) {
 				select {
-				case fatal <- err:
+				case stop <- err:
 				default:
 				}
 			}
@@ -75,7 +74,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
-	case runErr = <-fatal:
+	case runErr = <-stop:
 	}
 	if err := sched.Shutdown(); err != nil && !errors.Is(err, gocron.ErrStopJobsTimedOut) {
 		return errors.Join(runErr, fmt.Errorf("stopping scheduler: %w", err))

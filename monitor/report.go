@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,7 +10,76 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"webservicemonitor/sources/manifest"
 )
+
+// Report is everything one cycle saw and did.
+type Report struct {
+	Started  time.Time
+	Finished time.Time
+	DryRun   bool // an audit: nothing was recorded or restarted
+	Plan     Plan
+	Sources  []SourceStatus
+	Results  []Result
+	// ReportFailures are the reporters that failed or ran past their
+	// deadline with this report (filled in after they ran).
+	ReportFailures []error
+}
+
+// SourceFailed reports whether any source failed this cycle.
+func (r Report) SourceFailed() bool {
+	for _, s := range r.Sources {
+		if s.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// ExitCode is the audit's verdict: 0 every desired service is up, 1 some are
+// not, 2 a source failed.
+func (r Report) ExitCode() int {
+	if r.SourceFailed() {
+		return 2
+	}
+	for _, d := range r.Plan.Decisions {
+		if d.Backend == manifest.BackendGridEngine && !d.Up() {
+			return 1
+		}
+	}
+	return 0
+}
+
+// AuditPrinter prints the report as the audit: the table admins read, or
+// one JSON object (Format "json").
+type AuditPrinter struct {
+	Out    io.Writer
+	Format string
+}
+
+// Name names the reporter in the log.
+func (AuditPrinter) Name() string { return "audit" }
+
+// Report prints the report.
+func (a AuditPrinter) Report(_ context.Context, rep Report, _ error) error {
+	if a.Format == "json" {
+		return rep.WriteJSON(a.Out)
+	}
+	return rep.WriteTable(a.Out)
+}
+
+// LogReporter writes each report to the log (see Report.Log).
+type LogReporter struct{ Log zerolog.Logger }
+
+// Name names the reporter in the log.
+func (LogReporter) Name() string { return "log" }
+
+// Report logs the report.
+func (l LogReporter) Report(_ context.Context, rep Report, cycleErr error) error {
+	rep.Log(l.Log, cycleErr)
+	return nil
+}
 
 // jsonReport is the --output json shape; other tools rely on its names.
 type jsonReport struct {

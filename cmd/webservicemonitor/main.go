@@ -20,11 +20,7 @@ import (
 	"webservicemonitor/internal/accounts"
 	"webservicemonitor/internal/buildinfo"
 	"webservicemonitor/internal/config"
-	"webservicemonitor/internal/servicelog"
 	"webservicemonitor/monitor"
-	"webservicemonitor/sources/manifest"
-	"webservicemonitor/sources/proxy"
-	"webservicemonitor/sources/qstat"
 	"webservicemonitor/state"
 )
 
@@ -68,14 +64,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	cycle := newCycle(cfg, log)
 	switch {
 	case cfg.DryRun:
-		return audit(ctx, cycle, cfg.Output, stdout, log)
+		return audit(ctx, cfg, stdout, log)
 	case cfg.Once:
-		return once(ctx, cfg, cycle, log)
+		return once(ctx, cfg, log)
 	}
-	return daemon(ctx, cfg, cycle, log)
+	return daemon(ctx, cfg, log)
 }
 
 // applyMemoryLimit sets the heap's soft limit unless GOMEMLIMIT, the
@@ -98,67 +93,20 @@ func newLogger(cfg *config.Config, stderr io.Writer) zerolog.Logger {
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
 
-func newCycle(cfg *config.Config, log zerolog.Logger) *monitor.Cycle {
-	// Cached either way: a cycle looks up every tool's account.
-	resolver := accounts.NewNSS(cfg.AccountCacheTTL, time.Minute, time.Now)
-	if cfg.PasswdFile != "" {
-		resolver = accounts.NewCache(accounts.NewPasswdFile(cfg.PasswdFile), cfg.AccountCacheTTL, time.Minute, time.Now)
-	}
-	policy := monitor.Policy{
-		Budget:            cfg.Budget,
-		Window:            cfg.Window,
-		BackoffInitial:    cfg.BackoffInitial,
-		BackoffMax:        cfg.BackoffMax,
-		Jitter:            0.25,
-		ResetAfter:        cfg.ResetAfter,
-		RegistrationGrace: cfg.RegistrationGrace,
-		PendingTooLong:    cfg.PendingTimeout,
-		Retention:         max(cfg.Retention, cfg.Window),
-		ValveMin:          cfg.ValveMin,
-		ValveFraction:     cfg.ValveFraction,
-		ValveAllow:        cfg.ValveAllow,
-	}
-	return &monitor.Cycle{
-		Manifests: &manifest.Scanner{
-			Root: cfg.Homes, Project: cfg.Project, MinUID: cfg.MinUID, Accounts: resolver,
-			WebTypes: cfg.WebTypes, Concurrency: cfg.ManifestWorkers, Timeout: cfg.ManifestTimeout,
-		},
-		Grid: &qstat.Source{
-			Argv: cfg.Qstat, Timeout: cfg.QstatTimeout, MaxOutput: cfg.QstatMaxOutput, Location: time.Local,
-		},
-		Proxy: &proxy.Source{
-			ActiveProxyFile: cfg.ActiveProxyFile, URLTemplate: cfg.ProxyListURL,
-			Timeout: cfg.ProxyTimeout, Retries: cfg.ProxyRetries,
-		},
-		StateFile: cfg.StateFile,
-		LockWait:  cfg.StateLockWait,
-		Restarter: &monitor.Restarter{
-			Template: cfg.RestartCommand, Parallel: cfg.RestartParallel, Timeout: cfg.RestartTimeout,
-		},
-		ToolLog: servicelog.NewWriter(time.Now),
-		Policy:  policy,
-		Now:     time.Now,
-		Log:     log,
-	}
-}
-
-// audit runs one read-only cycle and prints it.
-func audit(ctx context.Context, cycle *monitor.Cycle, output string, stdout io.Writer, log zerolog.Logger) int {
-	cycle.DryRun = true
-	cycle.ToolLog = nil
-	rep, err := cycle.Run(ctx, ctx)
+// audit runs one read-only cycle, which prints itself.
+func audit(ctx context.Context, cfg *config.Config, stdout io.Writer, log zerolog.Logger) int {
+	cycle, err := newAuditCycle(cfg, log, monitor.AuditPrinter{Out: stdout, Format: cfg.Output})
 	if err != nil {
 		log.Error().Err(err).Msg("audit failed")
 		return exitBadConfig
 	}
-	if output == "json" {
-		err = rep.WriteJSON(stdout)
-	} else {
-		err = rep.WriteTable(stdout)
-	}
-	if err != nil {
-		log.Error().Err(err).Msg("writing the audit")
+	rep, err := cycle.Run(ctx, ctx)
+	switch {
+	case err != nil:
+		log.Error().Err(err).Msg("audit failed")
 		return exitBadConfig
+	case len(rep.ReportFailures) > 0:
+		return exitBadConfig // the audit could not be printed (logged by the cycle)
 	}
 	for _, s := range rep.Sources {
 		if errors.Is(s.Err, state.ErrNewerSchema) {
@@ -189,7 +137,7 @@ func lockDaemon(cfg *config.Config) (func() error, error) {
 	return release, nil
 }
 
-func once(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log zerolog.Logger) int {
+func once(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
 	release, err := lockDaemon(cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot use the state file")
@@ -204,22 +152,24 @@ func once(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log zer
 		return exitBadConfig
 	}
 	defer obs.stop()
+	cycle, err := newActingCycle(cfg, log, obs.oneShotReporters(cfg), nil)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot compose the cycle")
+		return exitBadConfig
+	}
 	kill, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	context.AfterFunc(ctx, func() {
 		time.AfterFunc(cfg.ShutdownGrace, cancel)
 	})
 	rep, err := cycle.Run(ctx, kill)
-	rep.Log(log, err)
-	obs.report(rep, err)
-	obs.flush(cfg.AlertTimeout)
 	if err != nil {
 		return exitStateError
 	}
 	return rep.ExitCode()
 }
 
-func daemon(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log zerolog.Logger) int {
+func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
 	release, err := lockDaemon(cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot use the state file")
@@ -239,18 +189,17 @@ func daemon(ctx context.Context, cfg *config.Config, cycle *monitor.Cycle, log z
 	}
 	defer obs.stop()
 	obs.startSending()
-	d := &monitor.Daemon{
-		Cycle:         cycle,
-		Interval:      cfg.Interval,
-		ShutdownGrace: cfg.ShutdownGrace,
-		OnCycleStart:  obs.cycleStarted,
-		Fatal:         func(err error) bool { return errors.Is(err, state.ErrNewerSchema) },
-		OnReport: func(rep monitor.Report, err error) {
-			rep.Log(log, err)
-			obs.report(rep, err)
-		},
+	reporters := obs.daemonReporters()
+	var watchdog monitor.ProgressObserver
+	if systemd := startSystemd(ctx, cfg, log); systemd != nil { // nil: systemd did not start the daemon
+		reporters, watchdog = append(reporters, systemd), systemd
 	}
-	attachSystemd(ctx, cfg, d, log)
+	cycle, err := newActingCycle(cfg, log, reporters, watchdog)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot compose the cycle")
+		return exitBadConfig
+	}
+	d := &monitor.Daemon{Cycle: cycle, Interval: cfg.Interval, ShutdownGrace: cfg.ShutdownGrace}
 	if err := d.Run(ctx); err != nil {
 		log.Error().Err(err).Msg("webservicemonitor stopped")
 		return exitStateError

@@ -1,7 +1,7 @@
 package main
 
-// Wiring of the metrics and the alerts to the cycle: both only read its
-// reports, through the daemon's hooks (or once, after --once).
+// The metrics and the alerts: the listener, the Alertmanager senders, and
+// the reporters through which they read each cycle's report.
 
 import (
 	"context"
@@ -62,6 +62,7 @@ func startObservability(cfg *config.Config, log zerolog.Logger, listen bool) (*o
 		Out:      o.notifier,
 		Observer: o.metrics,
 		Log:      log,
+		Now:      time.Now,
 	}
 	for _, c := range clients {
 		log.Info().Str("alertmanager", c.Name).Msg("alerting on")
@@ -79,28 +80,24 @@ func (o *observability) startSending() {
 	o.notifier.Start(ctx)
 }
 
-// cycleStarted is the daemon's OnCycleStart hook.
-func (o *observability) cycleStarted(t time.Time) { o.metrics.CycleStarted(t) }
-
-// report is the daemon's OnReport hook. It never blocks on an Alertmanager.
-func (o *observability) report(rep monitor.Report, err error) {
-	o.metrics.Observe(rep, err)
-	if o.lifecycle != nil && !rep.DryRun {
-		o.lifecycle.Observe(rep, err, time.Now())
+// daemonReporters are the daemon's reporters after the tools' service.log:
+// the log, the metrics, the alerts (which never wait for an Alertmanager).
+func (o *observability) daemonReporters() []monitor.Reporter {
+	reporters := []monitor.Reporter{monitor.LogReporter{Log: o.log}, o.metrics}
+	if o.lifecycle != nil {
+		reporters = append(reporters, o.lifecycle)
 	}
+	return reporters
 }
 
-// flush delivers the queued alerts now, within timeout (for --once, which
-// has no next cycle to retry in).
-func (o *observability) flush(timeout time.Duration) {
-	if o.notifier == nil {
-		return
+// oneShotReporters are those of --once: the log, and the alerts delivered
+// before the process ends.
+func (o *observability) oneShotReporters(cfg *config.Config) []monitor.Reporter {
+	reporters := []monitor.Reporter{monitor.LogReporter{Log: o.log}, o.metrics}
+	if o.lifecycle != nil {
+		reporters = append(reporters, alerts.OneShot{Lifecycle: o.lifecycle, Notifier: o.notifier, FlushTimeout: cfg.AlertTimeout})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := o.notifier.Flush(ctx); err != nil {
-		o.log.Warn().Err(err).Msg("alerts not delivered")
-	}
+	return reporters
 }
 
 // stop ends the senders and the listener, letting scrapes in flight finish.

@@ -1,16 +1,12 @@
 package main
 
-// Wiring of the daemon to systemd (Type=notify, WatchdogSec=): readiness
-// after the first cycle, a status line per cycle, and the loop's progress
-// fed to the watchdog's judgement (sdnotify.Watchdog). Nothing here when the
-// daemon was not started by systemd.
+// The daemon under systemd (Type=notify, WatchdogSec=): how long the loop
+// may make no progress, and the reporter that tells systemd (sdnotify).
+// Nothing of it when the daemon was not started by systemd.
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -24,9 +20,6 @@ const (
 	// stallSlack is added to the longest step a busy loop can take without
 	// reporting progress, and to the interval between cycles.
 	stallSlack = time.Minute
-	// killGrace is how long a killed restart may take to be reaped
-	// (monitor.Restarter's WaitDelay).
-	killGrace = 5 * time.Second
 	// startExtendPeriod paces the start-timeout extensions when systemd runs
 	// no watchdog (WatchdogSec= unset): the first cycle still must not hang.
 	startExtendPeriod = 10 * time.Second
@@ -48,7 +41,7 @@ func stallTimeout(cfg *config.Config) time.Duration {
 
 func longestStep(cfg *config.Config) time.Duration {
 	sources := max(cfg.QstatTimeout, cfg.ProxyTimeout, cfg.ManifestTimeout)
-	return sources + 2*cfg.StateLockWait + cfg.RestartTimeout + killGrace
+	return sources + 2*cfg.StateLockWait + cfg.RestartTimeout + monitor.KillGrace
 }
 
 // systemdEnv reads what systemd passes a Type=notify service and removes it
@@ -62,18 +55,18 @@ func systemdEnv() (socket, watchdogUSec, watchdogPID string) {
 	return
 }
 
-// attachSystemd hooks the daemon to systemd when systemd started it: it
-// chains onto d's hooks (others run first) and starts the keep-alive loop,
-// which ends with ctx.
-func attachSystemd(ctx context.Context, cfg *config.Config, d *monitor.Daemon, log zerolog.Logger) {
+// startSystemd returns the reporter that tells systemd how the loop goes,
+// and starts the keep-alive loop, which ends with ctx; nil when systemd did
+// not start the daemon.
+func startSystemd(ctx context.Context, cfg *config.Config, log zerolog.Logger) *sdnotify.Reporter {
 	socket, usec, pid := systemdEnv()
 	n, err := sdnotify.New(socket)
 	if err != nil {
 		log.Warn().Err(err).Msg("not talking to systemd")
-		return
+		return nil
 	}
 	if n == nil {
-		return
+		return nil
 	}
 	watchdog, err := sdnotify.WatchdogInterval(usec, pid, os.Getpid())
 	if err != nil {
@@ -87,48 +80,6 @@ func attachSystemd(ctx context.Context, cfg *config.Config, d *monitor.Daemon, l
 	w := sdnotify.NewWatchdog(stall, cfg.Interval+stallSlack, time.Now)
 	log.Info().Dur("watchdog", watchdog).Dur("stall_timeout", stall).Msg("talking to systemd")
 
-	prevStart, prevReport := d.OnCycleStart, d.OnReport
-	d.OnCycleStart = func(t time.Time) {
-		w.CycleStarted()
-		if prevStart != nil {
-			prevStart(t)
-		}
-	}
-	var ready sync.Once
-	d.OnReport = func(rep monitor.Report, err error) {
-		if prevReport != nil {
-			prevReport(rep, err)
-		}
-		w.CycleEnded()
-		status := "STATUS=" + statusLine(rep, err)
-		ready.Do(func() {
-			// Ready once the first cycle has run: a supervisor that cannot
-			// complete one is not up, whatever its process says.
-			if err := n.Notify(ctx, "READY=1", status); err != nil {
-				log.Warn().Err(err).Msg("could not tell systemd the daemon is ready")
-			}
-			w.Ready()
-			status = ""
-		})
-		if status != "" {
-			if err := n.Notify(ctx, status); err != nil {
-				log.Warn().Err(err).Msg("could not notify systemd")
-			}
-		}
-	}
-	if r := d.Cycle.Restarter; r != nil {
-		prevDone := r.Done
-		r.Done = func(res monitor.Result) {
-			w.Progress()
-			if prevDone != nil {
-				prevDone(res)
-			}
-		}
-	}
-	if d.Cycle.ToolLog != nil {
-		d.Cycle.ToolLog = progressToolLog{inner: d.Cycle.ToolLog, progress: w.Progress}
-	}
-
 	period := watchdog / 2
 	if period <= 0 {
 		period = startExtendPeriod
@@ -139,36 +90,5 @@ func attachSystemd(ctx context.Context, cfg *config.Config, d *monitor.Daemon, l
 		defer cancel()
 		_ = n.Notify(sctx, "STOPPING=1", "STATUS=stopping: restarts in flight may finish")
 	})
-}
-
-// progressToolLog counts each service.log line as the loop's progress.
-type progressToolLog struct {
-	inner    monitor.ToolLog
-	progress func()
-}
-
-func (p progressToolLog) Append(ctx context.Context, home string, uid, gid int, line string) error {
-	err := p.inner.Append(ctx, home, uid, gid, line)
-	p.progress()
-	return err
-}
-
-// statusLine is what `systemctl status` shows after each cycle.
-func statusLine(rep monitor.Report, err error) string {
-	s := rep.Summary()
-	line := fmt.Sprintf("cycle at %s: %d desired, %d up, %d restarted, %d given up",
-		rep.Started.Format(time.TimeOnly), s["desired"], s[string(monitor.ActionNone)], len(rep.Results), s[string(monitor.ActionGiveUp)])
-	var failed []string
-	for _, src := range rep.Sources {
-		if src.Err != nil {
-			failed = append(failed, src.Name)
-		}
-	}
-	if len(failed) > 0 {
-		line += "; failed sources: " + strings.Join(failed, ", ")
-	}
-	if err != nil {
-		line += "; " + err.Error()
-	}
-	return strings.ReplaceAll(line, "\n", " ")
+	return sdnotify.NewReporter(n, w)
 }

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"errors"
 	"testing"
 	"time"
 
 	"webservicemonitor/internal/config"
-	"webservicemonitor/monitor"
 )
 
 func TestStallTimeout(t *testing.T) {
@@ -29,21 +27,5 @@ func TestStallTimeout(t *testing.T) {
 		if got := stallTimeout(&c); got != tt.want {
 			t.Errorf("%s: stallTimeout = %s, want %s", tt.name, got, tt.want)
 		}
-	}
-}
-
-func TestStatusLine(t *testing.T) {
-	rep := monitor.Report{
-		Started: time.Date(2025, 3, 14, 9, 26, 0, 0, time.UTC),
-		Plan: monitor.Plan{Desired: 3, Decisions: []monitor.Decision{
-			{Tool: "a", Action: monitor.ActionNone}, {Tool: "b", Action: monitor.ActionRestart}, {Tool: "c", Action: monitor.ActionGiveUp},
-		}},
-		Results: []monitor.Result{{Tool: "b"}},
-		Sources: []monitor.SourceStatus{{Name: monitor.SourceGrid, Err: errors.New("qstat: exit status 1")}, {Name: monitor.SourceProxy}},
-	}
-	// One line: systemd takes STATUS= up to the end of the line.
-	want := "cycle at 09:26:00: 3 desired, 1 up, 1 restarted, 1 given up; failed sources: grid; state unavailable"
-	if got := statusLine(rep, errors.New("state\nunavailable")); got != want {
-		t.Errorf("statusLine = %q, want %q", got, want)
 	}
 }

@@ -228,13 +228,23 @@ func New(info buildinfo.Info, interval time.Duration, now func() time.Time) *Met
 // Registry is the registry the metrics live in.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// CycleStarted is the daemon's OnCycleStart hook.
+// Name names the metrics among the cycle's reporters.
+func (m *Metrics) Name() string { return "metrics" }
+
+// Report exports one cycle's report (as a monitor.Reporter).
+func (m *Metrics) Report(_ context.Context, rep monitor.Report, cycleErr error) error {
+	m.Observe(rep, cycleErr)
+	return nil
+}
+
+// CycleStarted records the start of a cycle, for /healthz and the
+// last-cycle-start metric (as a monitor.CycleStartObserver).
 func (m *Metrics) CycleStarted(t time.Time) {
 	m.lastStart.Store(t.UnixNano())
 	m.lastCycleStart.Set(seconds(t))
 }
 
-// Observe is the daemon's OnReport hook: it exports one cycle's report.
+// Observe exports one cycle's report.
 func (m *Metrics) Observe(rep monitor.Report, cycleErr error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

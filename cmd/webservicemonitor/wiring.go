@@ -1,0 +1,92 @@
+package main
+
+// The parts of a cycle, built from the configuration. The cycle itself
+// (monitor.Cycle) shows how they are composed.
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"webservicemonitor/internal/accounts"
+	"webservicemonitor/internal/config"
+	"webservicemonitor/internal/servicelog"
+	"webservicemonitor/monitor"
+	"webservicemonitor/sources/manifest"
+	"webservicemonitor/sources/proxy"
+	"webservicemonitor/sources/qstat"
+)
+
+// newParts returns what every mode's cycle is made of: the sources, the
+// policy and the clock. The history, the restarter and the reporters
+// depend on the mode.
+func newParts(cfg *config.Config, log zerolog.Logger) monitor.Parts {
+	// Cached either way: a cycle looks up every tool's account.
+	resolver := accounts.NewNSS(cfg.AccountCacheTTL, time.Minute, time.Now)
+	if cfg.PasswdFile != "" {
+		resolver = accounts.NewCache(accounts.NewPasswdFile(cfg.PasswdFile), cfg.AccountCacheTTL, time.Minute, time.Now)
+	}
+	return monitor.Parts{
+		Manifests: &manifest.Scanner{
+			Root: cfg.Homes, Project: cfg.Project, MinUID: cfg.MinUID, Accounts: resolver,
+			WebTypes: cfg.WebTypes, Concurrency: cfg.ManifestWorkers, Timeout: cfg.ManifestTimeout,
+		},
+		Grid: &qstat.Source{
+			Argv: cfg.Qstat, Timeout: cfg.QstatTimeout, MaxOutput: cfg.QstatMaxOutput, Location: time.Local,
+		},
+		Proxy: &proxy.Source{
+			ActiveProxyFile: cfg.ActiveProxyFile, URLTemplate: cfg.ProxyListURL,
+			Timeout: cfg.ProxyTimeout, Retries: cfg.ProxyRetries,
+		},
+		// A reporter that has not finished by then is left behind, before
+		// the watchdog would take the whole loop for hung (stallTimeout).
+		ReportTimeout: longestStep(cfg),
+		Policy:        newPolicy(cfg),
+		Now:           time.Now,
+		Log:           log,
+	}
+}
+
+func newPolicy(cfg *config.Config) monitor.Policy {
+	return monitor.Policy{
+		Budget:            cfg.Budget,
+		Window:            cfg.Window,
+		BackoffInitial:    cfg.BackoffInitial,
+		BackoffMax:        cfg.BackoffMax,
+		Jitter:            monitor.BackoffJitter,
+		ResetAfter:        cfg.ResetAfter,
+		RegistrationGrace: cfg.RegistrationGrace,
+		PendingTooLong:    cfg.PendingTimeout,
+		Retention:         max(cfg.Retention, cfg.Window),
+		ValveMin:          cfg.ValveMin,
+		ValveFraction:     cfg.ValveFraction,
+		ValveAllow:        cfg.ValveAllow,
+	}
+}
+
+// newAuditCycle composes the read-only audit: the cycle with the state
+// file opened read-only and no restarter.
+func newAuditCycle(cfg *config.Config, log zerolog.Logger, reporters ...monitor.Reporter) (*monitor.Cycle, error) {
+	parts := newParts(cfg, log)
+	parts.History = monitor.StateFileHistory{Path: cfg.StateFile, LockWait: cfg.StateLockWait, ReadOnly: true}
+	parts.Reporters = reporters
+	return monitor.NewCycle(parts)
+}
+
+// newActingCycle composes the cycle of the daemon and of --once: the state
+// file's history, the restart command, and first among the reporters the
+// tools' service.log (each line is progress for the watchdog, when there
+// is one).
+func newActingCycle(cfg *config.Config, log zerolog.Logger, reporters []monitor.Reporter, watchdog monitor.ProgressObserver) (*monitor.Cycle, error) {
+	parts := newParts(cfg, log)
+	parts.History = monitor.StateFileHistory{Path: cfg.StateFile, LockWait: cfg.StateLockWait}
+	parts.Restarter = &monitor.Restarter{
+		Template: cfg.RestartCommand, Parallel: cfg.RestartParallel, Timeout: cfg.RestartTimeout, Now: time.Now,
+	}
+	toolLog := monitor.ToolLogReporter{Out: servicelog.NewWriter(time.Now), Log: log}
+	if watchdog != nil {
+		toolLog.Progress = watchdog.Progress
+	}
+	parts.Reporters = append([]monitor.Reporter{toolLog}, reporters...)
+	return monitor.NewCycle(parts)
+}
