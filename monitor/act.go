@@ -40,6 +40,14 @@ type Result struct {
 	Duration time.Duration
 }
 
+// OutcomeNotStarted is the result of a restart whose command never
+// started (a shutdown came first, or its attempt could not be recorded):
+// it is not an attempt, is never stored, and its tool is told nothing.
+const OutcomeNotStarted state.Outcome = "not-started"
+
+// Started reports whether the restart's command started.
+func (r Result) Started() bool { return r.Outcome != OutcomeNotStarted }
+
 // Argv expands the template for one decision.
 func (r *Restarter) Argv(d Decision) []string {
 	repl := strings.NewReplacer(
@@ -52,27 +60,29 @@ func (r *Restarter) Argv(d Decision) []string {
 	return argv
 }
 
-// Restart runs the restarts. start is checked before each restart begins:
-// once it is done (shutdown requested) no new restart starts, while kill,
-// when done, ends the ones in flight. done, when set, is called as each
-// restart ends. Results come back in the order of ds.
-func (r *Restarter) Restart(start, kill context.Context, ds []Decision, done func(Result)) []Result {
+// Restart runs the restarts, at most Parallel at once. Each waits for a
+// free slot, then starting is called (the cycle records the attempt) and
+// its command starts only if that succeeded. Once start is done (shutdown
+// requested) no new restart starts, while kill, when done, ends the ones in
+// flight. done, when set, is called as each started restart ends. Results
+// come back in the order of ds.
+func (r *Restarter) Restart(start, kill context.Context, ds []Decision, starting func(Decision) error, done func(Result)) []Result {
 	results := make([]Result, len(ds))
-	sem := make(chan struct{}, max(r.Parallel, 1))
+	slots := make(chan struct{}, max(r.Parallel, 1))
 	var wg sync.WaitGroup
 	for i, d := range ds {
 		select {
-		case sem <- struct{}{}:
+		case slots <- struct{}{}:
 		case <-start.Done():
 		}
-		if start.Err() != nil {
-			results[i] = Result{Tool: d.Tool, Outcome: state.OutcomeCancelled, Detail: "supervisor shutting down; restart not started"}
+		if err := r.mayStart(start, d, starting); err != nil {
+			results[i] = Result{Tool: d.Tool, Outcome: OutcomeNotStarted, Detail: err.Error()}
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			defer func() { <-slots }()
 			results[i] = r.run(kill, d)
 			if done != nil {
 				done(results[i])
@@ -81,6 +91,17 @@ func (r *Restarter) Restart(start, kill context.Context, ds []Decision, done fun
 	}
 	wg.Wait()
 	return results
+}
+
+// mayStart says why a restart must not start, if it must not.
+func (r *Restarter) mayStart(start context.Context, d Decision, starting func(Decision) error) error {
+	if start.Err() != nil {
+		return errors.New("supervisor shutting down; restart not started")
+	}
+	if err := starting(d); err != nil {
+		return fmt.Errorf("restart not started: %w", err)
+	}
+	return nil
 }
 
 func (r *Restarter) run(ctx context.Context, d Decision) Result {

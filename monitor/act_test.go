@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +23,9 @@ func script(t *testing.T, body string) string {
 	}
 	return path
 }
+
+// noCharge is a cycle's attempt recording that always succeeds.
+func noCharge(Decision) error { return nil }
 
 func decisionFor(tool string) Decision {
 	return Decision{Tool: tool, Manifest: &manifest.Manifest{Tool: tool, Web: "lighttpd", Account: "tools." + tool, Release: "buster", Home: "/data/project/" + tool}}
@@ -52,7 +56,7 @@ func TestRestarterOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &Restarter{Template: []string{script(t, tt.body)}, Parallel: 1, Timeout: tt.timeout, Now: time.Now}
 			begin := time.Now()
-			res := r.Restart(context.Background(), context.Background(), []Decision{decisionFor("a")}, nil)[0]
+			res := r.Restart(context.Background(), context.Background(), []Decision{decisionFor("a")}, noCharge, nil)[0]
 			if res.Outcome != tt.want || !strings.Contains(res.Detail, tt.detail) {
 				t.Errorf("result %+v, want %s with %q", res, tt.want, tt.detail)
 			}
@@ -68,7 +72,7 @@ func TestRestarterKillsTheWholeProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	body := "sleep 60 &\necho $! > " + pidFile + "\nwait\n"
 	r := &Restarter{Template: []string{script(t, body)}, Timeout: 500 * time.Millisecond, Now: time.Now}
-	res := r.Restart(context.Background(), context.Background(), []Decision{decisionFor("a")}, nil)[0]
+	res := r.Restart(context.Background(), context.Background(), []Decision{decisionFor("a")}, noCharge, nil)[0]
 	if res.Outcome != state.OutcomeTimedOut {
 		t.Fatalf("outcome %s: %s", res.Outcome, res.Detail)
 	}
@@ -104,7 +108,7 @@ func TestRestarterBoundsParallelism(t *testing.T) {
 		ds = append(ds, decisionFor("t"+strconv.Itoa(i)))
 	}
 	finished := make(chan []Result)
-	go func() { finished <- r.Restart(context.Background(), context.Background(), ds, nil) }()
+	go func() { finished <- r.Restart(context.Background(), context.Background(), ds, noCharge, nil) }()
 
 	// Three start and hold; no fourth may start until one ends.
 	for running(t, dir) < 3 {
@@ -151,12 +155,37 @@ func TestRestarterShutdown(t *testing.T) {
 	start, stop := context.WithCancel(context.Background())
 	kill, killNow := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, func() { stop(); time.AfterFunc(200*time.Millisecond, killNow) })
-	results := r.Restart(start, kill, []Decision{decisionFor("a"), decisionFor("b")}, nil)
-	if results[0].Outcome != state.OutcomeCancelled || results[1].Outcome != state.OutcomeCancelled {
+	results := r.Restart(start, kill, []Decision{decisionFor("a"), decisionFor("b")}, noCharge, nil)
+	if results[0].Outcome != state.OutcomeCancelled || results[1].Outcome != OutcomeNotStarted {
 		t.Fatalf("results %+v", results)
 	}
-	if !strings.Contains(results[1].Detail, "not started") {
+	if !strings.Contains(results[1].Detail, "not started") || results[1].Started() {
 		t.Errorf("second restart should never have started: %+v", results[1])
+	}
+}
+
+// A restart whose attempt could not be recorded does not start: a
+// supervisor killed while it ran would not count it.
+func TestRestarterStartsOnlyWhatWasCharged(t *testing.T) {
+	dir := t.TempDir()
+	r := &Restarter{Template: []string{script(t, "touch "+dir+"/ran.$1\n"), "{tool}"}, Parallel: 1, Timeout: time.Minute, Now: time.Now}
+	charged := 0
+	charge := func(d Decision) error {
+		if d.Tool == "b" {
+			return errors.New("state file locked")
+		}
+		charged++
+		return nil
+	}
+	results := r.Restart(context.Background(), context.Background(), []Decision{decisionFor("a"), decisionFor("b")}, charge, nil)
+	if results[0].Outcome != state.OutcomeSucceeded || results[1].Outcome != OutcomeNotStarted || charged != 1 {
+		t.Fatalf("results %+v, %d charged", results, charged)
+	}
+	if !strings.Contains(results[1].Detail, "state file locked") {
+		t.Errorf("detail %q does not say why", results[1].Detail)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran.b")); err == nil {
+		t.Error("the uncharged restart ran")
 	}
 }
 

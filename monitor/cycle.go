@@ -30,8 +30,8 @@ type ProxySource interface {
 }
 
 // History is the restart memory the policy decides with: read before the
-// plan, the attempts recorded before their restarts start, their outcomes
-// after they end. A read error wrapping ErrStateUnavailable means the
+// plan; the plan's bookkeeping recorded before any restart, and each
+// attempt just before its command starts; their outcomes after they end. A read error wrapping ErrStateUnavailable means the
 // history cannot be trusted for acting, and stops an acting cycle before it
 // plans; any other read error is a failed source the plan works around.
 type History interface {
@@ -48,10 +48,12 @@ type HistorySnapshot struct {
 }
 
 // RestartRunner runs the restarts a plan asks for. Once start is done no
-// new restart begins; once kill is done the ones in flight are ended. done
-// is called as each restart ends. Results come back in the order of ds.
+// new restart begins; once kill is done the ones in flight are ended.
+// starting is called just before each command starts, which does not start
+// if it fails; done is called as each started restart ends. Results come
+// back in the order of ds.
 type RestartRunner interface {
-	Restart(start, kill context.Context, ds []Decision, done func(Result)) []Result
+	Restart(start, kill context.Context, ds []Decision, starting func(Decision) error, done func(Result)) []Result
 }
 
 // Reporter is one consumer of a cycle's report: the audit printout, the
@@ -164,10 +166,10 @@ func (c *Cycle) gather(ctx context.Context, rep *Report) (Inputs, error) {
 	return in, nil
 }
 
-// act records the plan's attempts, runs its restarts and records their
-// outcomes. An audit (no restarter) does none of it, and neither does a
-// cycle that could not read the history: it would overwrite what it could
-// not read.
+// act records the plan, runs its restarts, each charged just before its
+// command starts, and records their outcomes. An audit (no restarter) does
+// none of it, and neither does a cycle that could not read the history: it
+// would overwrite what it could not read.
 func (c *Cycle) act(ctx, kill context.Context, rep *Report, historyErr error) error {
 	switch {
 	case c.Restarter == nil:
@@ -175,8 +177,6 @@ func (c *Cycle) act(ctx, kill context.Context, rep *Report, historyErr error) er
 	case historyErr != nil:
 		return fmt.Errorf("%w: %w", ErrStateUnavailable, historyErr)
 	}
-	// The attempts are written before they run: a supervisor killed
-	// mid-restart must still count them when it comes back.
 	if err := c.History.RecordAttempts(ctx, changes(rep.Plan)); err != nil {
 		return err
 	}
@@ -184,9 +184,31 @@ func (c *Cycle) act(ctx, kill context.Context, rep *Report, historyErr error) er
 	if len(restarts) == 0 {
 		return nil
 	}
-	rep.Results = c.Restarter.Restart(ctx, kill, restarts, func(Result) { c.progress() })
+	charge := &attemptCharger{ctx: ctx, history: c.History, at: rep.Plan.Now}
+	rep.Results = c.Restarter.Restart(ctx, kill, restarts, charge.charge, func(Result) { c.progress() })
 	// Outcomes are recorded even during a shutdown: they happened.
-	return c.History.RecordOutcomes(context.WithoutCancel(kill), outcomeChanges(rep.Plan, rep.Results))
+	err := c.History.RecordOutcomes(context.WithoutCancel(kill), outcomeChanges(rep.Plan, rep.Results))
+	return errors.Join(charge.failed, err)
+}
+
+// attemptCharger records each attempt just before its command starts: a
+// supervisor killed while a restart runs still counts it, and one stopped
+// before a restart started does not charge it. After one failed write it
+// refuses the rest of the wave: the history is not there to be trusted.
+type attemptCharger struct {
+	ctx     context.Context
+	history History
+	at      time.Time
+	failed  error
+}
+
+func (a *attemptCharger) charge(d Decision) error {
+	if a.failed != nil {
+		return a.failed
+	}
+	ch := state.Changes{At: a.at, Put: map[string]state.ToolRecord{d.Tool: *d.Next}}
+	a.failed = a.history.RecordAttempts(a.ctx, ch)
+	return a.failed
 }
 
 func (c *Cycle) cycleStarted(at time.Time) {

@@ -155,16 +155,27 @@ func (h *memHistory) attemptRecorded(tool string) bool {
 	return len(a) > 0 && a[len(a)-1].Outcome == state.OutcomeStarted
 }
 
-// memRestarter "restarts" by saying so, after checking that the attempt was
-// recorded first.
+// memRestarter "restarts" by saying so, one at a time, after checking that
+// the attempt was recorded first. It stops starting restarts once start is
+// done, and cancels start itself after stopAfter restarts (a SIGTERM in
+// the middle of a wave), when set.
 type memRestarter struct {
-	ev      *events
-	history *memHistory
+	ev        *events
+	history   *memHistory
+	stopAfter int
+	stop      context.CancelFunc
 }
 
-func (r memRestarter) Restart(_, _ context.Context, ds []Decision, done func(Result)) []Result {
+func (r memRestarter) Restart(start, _ context.Context, ds []Decision, starting func(Decision) error, done func(Result)) []Result {
 	var results []Result
-	for _, d := range ds {
+	for i, d := range ds {
+		if r.stop != nil && i == r.stopAfter {
+			r.stop()
+		}
+		if start.Err() != nil || starting(d) != nil {
+			results = append(results, Result{Tool: d.Tool, Outcome: OutcomeNotStarted})
+			continue
+		}
 		if !r.history.attemptRecorded(d.Tool) {
 			r.ev.add("restart %s BEFORE its attempt was recorded", d.Tool)
 		}
@@ -264,13 +275,56 @@ func TestCycleRecordsAttemptsBeforeRestarting(t *testing.T) {
 	}
 	want := []string{
 		"started watch",
-		"attempt b started", "attempt c started",
-		"restart b", "progress watch", "restart c", "progress watch",
+		"attempt b started", "restart b", "progress watch",
+		"attempt c started", "restart c", "progress watch",
 		"outcome b succeeded", "outcome c succeeded",
 		"report watch",
 	}
 	if got := r.ev.all(); !slices.Equal(got, want) {
 		t.Errorf("the parts were used in this order:\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// memToolLog keeps the service.log lines.
+type memToolLog struct {
+	mu    sync.Mutex
+	lines map[string][]string
+}
+
+func (l *memToolLog) Append(_ context.Context, home string, _, _ int, line string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lines == nil {
+		l.lines = map[string][]string{}
+	}
+	l.lines[home] = append(l.lines[home], line)
+	return nil
+}
+
+// A shutdown in the middle of a wave charges the restarts that started and
+// nothing else: the others are not attempts, and their tools hear nothing.
+func TestCycleShutdownMidWaveChargesOnlyWhatRan(t *testing.T) {
+	r := newRig()
+	r.manifests.tools = []string{"a", "b", "c", "d"}
+	toolLog := &memToolLog{}
+	r.reporters = []Reporter{ToolLogReporter{Out: toolLog, Log: zerolog.Nop()}}
+	c := r.cycle(t)
+	start, stop := context.WithCancel(context.Background())
+	c.Restarter = memRestarter{ev: &r.ev, history: r.history, stopAfter: 1, stop: stop}
+	rep, err := c.Run(start, context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(rep.Plan.Restarts()); got != 3 {
+		t.Fatalf("%d restarts planned, want b, c, d", got)
+	}
+	for tool, want := range map[string]int{"b": 1, "c": 0, "d": 0} {
+		if got := len(r.history.records[tool].Attempts); got != want {
+			t.Errorf("%s: %d attempts recorded, want %d", tool, got, want)
+		}
+		if got := len(toolLog.lines["/data/project/"+tool]); got != want {
+			t.Errorf("%s: %d service.log lines, want %d: %q", tool, got, want, toolLog.lines["/data/project/"+tool])
+		}
 	}
 }
 

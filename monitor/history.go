@@ -90,19 +90,20 @@ func (h StateFileHistory) open() (*state.Store, error) {
 }
 
 // changes is what a plan writes to the history before its restarts run:
-// every record that changed, and the tools to forget.
+// every record that changed, and the tools to forget. A restart's record
+// (its attempt) is written on its own, just before its command starts.
 func changes(p Plan) state.Changes {
 	ch := state.Changes{At: p.Now, Put: map[string]state.ToolRecord{}, Delete: p.Forget}
 	for _, d := range p.Decisions {
-		if d.RecordChanged {
+		if d.RecordChanged && d.Action != ActionRestart {
 			ch.Put[d.Tool] = *d.Next
 		}
 	}
 	return ch
 }
 
-// outcomeChanges is what the restarts' results write: the restarted tools'
-// records with their last attempt's outcome filled in.
+// outcomeChanges is what the restarts' results write: the records of the
+// tools whose restart started, with their last attempt's outcome filled in.
 func outcomeChanges(p Plan, results []Result) state.Changes {
 	byTool := make(map[string]Result, len(results))
 	for _, r := range results {
@@ -111,7 +112,7 @@ func outcomeChanges(p Plan, results []Result) state.Changes {
 	ch := state.Changes{At: p.Now, Put: map[string]state.ToolRecord{}}
 	for _, d := range p.Decisions {
 		r, ok := byTool[d.Tool]
-		if !ok || !d.RecordChanged || len(d.Next.Attempts) == 0 {
+		if !ok || !r.Started() || !d.RecordChanged || len(d.Next.Attempts) == 0 {
 			continue
 		}
 		ch.Put[d.Tool] = withOutcome(*d.Next, d.Reason, r)

@@ -42,7 +42,9 @@ func (t ToolLogReporter) Report(ctx context.Context, rep Report, cycleErr error)
 	}
 	results := make(map[string]Result, len(rep.Results))
 	for _, r := range rep.Results {
-		results[r.Tool] = r
+		if r.Started() { // a restart that never started is not the tool's news
+			results[r.Tool] = r
+		}
 	}
 	for _, d := range rep.Plan.Decisions {
 		if err := ctx.Err(); err != nil {

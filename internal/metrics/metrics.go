@@ -277,8 +277,11 @@ func (m *Metrics) Observe(rep monitor.Report, cycleErr error) {
 	}
 
 	// Restarts happened whatever else went wrong: count them always.
-	m.restartsStarted.Add(float64(len(rep.Results)))
 	for _, r := range rep.Results {
+		if !r.Started() {
+			continue // not an attempt: a shutdown or an unrecordable attempt came first
+		}
+		m.restartsStarted.Inc()
 		m.restartsFinished.WithLabelValues(string(r.Outcome)).Inc()
 		m.toolRestarts.WithLabelValues(r.Tool, string(r.Outcome)).Inc()
 	}
