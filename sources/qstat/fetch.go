@@ -14,32 +14,45 @@ import (
 )
 
 const (
-	// DefaultTimeout bounds one qstat run. A hung qmaster makes qstat block
-	// for about two minutes; a cycle must not wait that long to learn it.
-	DefaultTimeout = 30 * time.Second
-	// DefaultMaxOutput caps what one run may print. 200,000 jobs take about
-	// 80 MiB; anything far beyond that is not a qstat answer.
-	DefaultMaxOutput = 256 << 20
-
 	stderrKept = 2 << 10
+	// tokenShare is the part of MaxOutput one tag or text may take. A
+	// token's buffer grows in steps that allocate up to about five times
+	// its length in all; an eighth keeps that within MaxOutput.
+	tokenShare = 8
 	// waitDelay is how long, after a kill, we wait for pipes to close
 	// before giving up on processes that escaped the group.
 	waitDelay = 2 * time.Second
 )
 
-// Source runs qstat and parses what it prints.
+// Source runs qstat and parses what it prints. Its settings have no
+// defaults here (the daemon's configuration holds them): a zero Timeout or
+// MaxOutput is refused, never read as "the usual".
 type Source struct {
 	// Argv is the command, run directly (never through a shell), e.g.
 	// {"qstat", "-u", "*", "-xml"}. Without "-u *" qstat lists only the
 	// caller's own jobs, which looks exactly like an empty grid.
 	Argv []string
-	// Timeout bounds the whole run; DefaultTimeout when zero.
+	// Timeout bounds the whole run; it must be positive.
 	Timeout time.Duration
-	// MaxOutput caps stdout in bytes; DefaultMaxOutput when zero.
+	// MaxOutput caps stdout in bytes, and an eighth of it caps any single
+	// tag or text of the document; it must be positive.
 	MaxOutput int64
 	// Location is the qmaster's time zone for the zone-less times in the
 	// output; time.Local when nil.
 	Location *time.Location
+}
+
+// check refuses settings that cannot mean what they say.
+func (s *Source) check() error {
+	switch {
+	case len(s.Argv) == 0:
+		return errors.New("running qstat: no command configured")
+	case s.Timeout <= 0:
+		return fmt.Errorf("running %s: Timeout is %s; it must be positive", commandLine(s.Argv), s.Timeout)
+	case s.MaxOutput <= 0:
+		return fmt.Errorf("running %s: MaxOutput is %d bytes; it must be positive", commandLine(s.Argv), s.MaxOutput)
+	}
+	return nil
 }
 
 // Fetch runs the command once and returns every job it lists. A failed,
@@ -47,18 +60,10 @@ type Source struct {
 // list. On timeout or cancellation the command's whole process group is
 // killed, so helpers it spawned do not outlive it.
 func (s *Source) Fetch(ctx context.Context) ([]Job, error) {
-	if len(s.Argv) == 0 {
-		return nil, errors.New("running qstat: no command configured")
+	if err := s.check(); err != nil {
+		return nil, err
 	}
-	what := commandLine(s.Argv)
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	limit := s.MaxOutput
-	if limit <= 0 {
-		limit = DefaultMaxOutput
-	}
+	what, timeout, limit := commandLine(s.Argv), s.Timeout, s.MaxOutput
 
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutError{timeout})
 	defer cancel()
@@ -89,7 +94,7 @@ func (s *Source) Fetch(ctx context.Context) ([]Job, error) {
 	defer stopDeadline()
 
 	out := &cappedReader{r: pr, left: limit}
-	jobs, parseErr := Parse(out, s.Location)
+	jobs, parseErr := parse(out, s.Location, limit/tokenShare)
 	if parseErr != nil {
 		// Let qstat finish: its exit status and stderr explain bad output
 		// better than the parse error does.

@@ -1,6 +1,7 @@
 package qstat
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -24,6 +25,9 @@ func fakeQstat(t *testing.T, body string) string {
 	return path
 }
 
+// roomy is an output limit far above what any test's qstat prints.
+const roomy = 1 << 20
+
 func fixturePath(t *testing.T, name string) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("testdata", name))
@@ -42,7 +46,7 @@ func TestFetch(t *testing.T) {
 	tests := []struct {
 		name      string
 		script    string
-		maxOutput int64
+		maxOutput int64 // roomy unless set
 		wantJobs  int
 		wantErr   []string // substrings, all required
 	}{
@@ -110,7 +114,7 @@ exit 1
 			src := &Source{
 				Argv:      []string{fakeQstat(t, tt.script), "-u", "*", "-xml"},
 				Timeout:   10 * time.Second,
-				MaxOutput: tt.maxOutput,
+				MaxOutput: cmp.Or(tt.maxOutput, roomy),
 				Location:  qmasterZone,
 			}
 			jobs, err := src.Fetch(context.Background())
@@ -155,7 +159,7 @@ sleep 300 &
 echo $! > "$1"
 wait
 `)
-	src := &Source{Argv: []string{script, pidFile}, Timeout: 500 * time.Millisecond}
+	src := &Source{Argv: []string{script, pidFile}, Timeout: 500 * time.Millisecond, MaxOutput: roomy}
 	start := time.Now()
 	jobs, err := src.Fetch(context.Background())
 	elapsed := time.Since(start)
@@ -230,7 +234,7 @@ func TestFetchCancelledByCaller(t *testing.T) {
 	script := fakeQstat(t, "exec sleep 300\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	src := &Source{Argv: []string{script}, Timeout: 20 * time.Second}
+	src := &Source{Argv: []string{script}, Timeout: 20 * time.Second, MaxOutput: roomy}
 	start := time.Now()
 	_, err := src.Fetch(ctx)
 	if !errors.Is(err, context.Canceled) {
@@ -252,11 +256,73 @@ func TestFetchCommandProblems(t *testing.T) {
 		{"command not found", []string{missing, "-xml"}, "running " + missing + " -xml: "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := (&Source{Argv: tt.argv}).Fetch(context.Background())
+			_, err := (&Source{Argv: tt.argv, Timeout: 10 * time.Second, MaxOutput: roomy}).Fetch(context.Background())
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Fetch error = %v; want it to contain %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// One tag or text is held to an eighth of the output limit, so that what
+// it makes the parser allocate stays within the limit, on the fast path
+// (a field's text) and on encoding/xml's (a comment) alike.
+func TestFetchBoundsOneTokenWithinTheLimit(t *testing.T) {
+	const limit = 16 << 20
+	for name, token := range map[string][2]string{
+		"text":    {"<JB_name>", "</JB_name>"},
+		"comment": {"<!--", "-->"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			script := fakeQstat(t, `printf '%s\n' '<?xml version="1.0"?>' '<job_info>' '<queue_info>' '<job_list state="running">'
+printf '%s' '`+token[0]+`'
+head -c 12582912 /dev/zero | tr '\0' x
+printf '%s\n' '`+token[1]+`' '</job_list>' '</queue_info>' '</job_info>'
+`)
+			src := &Source{Argv: []string{script}, Timeout: 20 * time.Second, MaxOutput: limit}
+			var err error
+			n := allocated(func() { _, err = src.Fetch(context.Background()) })
+			if err == nil || !strings.Contains(err.Error(), "line 5: a single tag or text is longer than the 2097152-byte limit") {
+				t.Fatalf("Fetch error = %v; want the token limit of an eighth of MaxOutput", err)
+			}
+			t.Logf("allocated %d bytes", n)
+			if n > limit {
+				t.Errorf("Fetch allocated %d bytes for a 12 MiB %s with a %d-byte output limit; want at most the limit", n, name, limit)
+			}
+		})
+	}
+}
+
+// A zero or negative setting is refused before anything runs, never read
+// as some default.
+func TestFetchRefusesSettingsThatCannotMeanWhatTheySay(t *testing.T) {
+	ran := filepath.Join(t.TempDir(), "ran")
+	script := fakeQstat(t, "touch '"+ran+"'\ncat '"+fixturePath(t, "zero-jobs.xml")+"'\n")
+	for _, tt := range []struct {
+		name      string
+		timeout   time.Duration
+		maxOutput int64
+		wantErr   string
+	}{
+		{"zero timeout", 0, roomy, "Timeout is 0s; it must be positive"},
+		{"negative timeout", -time.Second, roomy, "Timeout is -1s; it must be positive"},
+		{"zero output limit", time.Second, 0, "MaxOutput is 0 bytes; it must be positive"},
+		{"negative output limit", time.Second, -1, "MaxOutput is -1 bytes; it must be positive"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &Source{Argv: []string{script, "-xml"}, Timeout: tt.timeout, MaxOutput: tt.maxOutput}
+			jobs, err := src.Fetch(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), script+" -xml") {
+				t.Fatalf("Fetch = %d jobs, %v; want an error naming the command and containing %q", len(jobs), err, tt.wantErr)
+			}
+			if _, err := os.Stat(ran); err == nil {
+				t.Fatal("the command ran despite the refused setting")
+			}
+		})
+	}
+	src := &Source{Argv: []string{script}, Timeout: 10 * time.Second, MaxOutput: roomy}
+	if jobs, err := src.Fetch(context.Background()); err != nil || jobs == nil {
+		t.Fatalf("with sound settings: Fetch = %v, %v", jobs, err)
 	}
 }
 

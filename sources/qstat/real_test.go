@@ -2,6 +2,7 @@ package qstat
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,9 +81,13 @@ func TestParseRealCaptures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			jobs, err := Parse(f, time.Local)
+			p := newParser(f, time.Local, math.MaxInt64, windowSize, lookahead)
+			jobs, err := p.run()
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
+			}
+			if p.slow > 0 {
+				t.Errorf("%d tokens left to encoding/xml; the fast path must read what qstat prints", p.slow)
 			}
 			if jobs == nil {
 				t.Fatal("Parse returned nil; want a non-nil slice")

@@ -1,18 +1,12 @@
 package qstat
 
-// The encoding/xml implementation that Parse used before the hand-written
-// scanner in fastparse.go. It is kept, unchanged but for its name, as the
-// reference the fast parser must agree with on every input: same jobs, or
-// both an error (FuzzParseMatchesReference, TestParseMatchesReference).
-
 import (
-	"bufio"
 	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,280 +17,32 @@ import (
 	"webservicemonitor/internal/demo"
 )
 
-// referenceParse is the old Parse.
-func referenceParse(r io.Reader, loc *time.Location) ([]Job, error) {
-	if loc == nil {
-		loc = time.Local
-	}
-	p := refParser{
-		dec:      xml.NewDecoder(bufio.NewReaderSize(r, 64<<10)),
-		loc:      loc,
-		jobs:     make([]Job, 0, 64),
-		stack:    make([]xml.Name, 0, 8),
-		interned: make(map[string]string),
-	}
-	return p.run()
-}
-
-// refParser is the state machine Parse used before fastparse.go. It tracks the open elements
-// itself because RawToken (used to skip namespace bookkeeping) does not
-// check that end tags match.
-type refParser struct {
-	dec *xml.Decoder
-	loc *time.Location
-
-	stack    []xml.Name // open elements, root first
-	sawToken bool       // anything other than whitespace was read
-	rootDone bool       // </job_info> of the root has been read
-
-	jobs    []Job
-	job     Job    // the job_list being read
-	jobAt   int    // len(stack) when inside that job_list, 0 outside one
-	jobSeq  int    // 1-based position of that job_list in the document
-	jobLine int    // line of its start tag, for error messages
-	have    uint16 // bit per field seen with non-empty text
-	cur     field  // field whose text is being collected
-	text    []byte // that text, reused across fields
-
-	// interned shares the few distinct state and queue strings among
-	// thousands of jobs instead of allocating one per job.
-	interned map[string]string
-}
-
-func (p *refParser) run() ([]Job, error) {
+// referenceParse reads the document with one encoding/xml Decoder and no
+// fast path: the same document rules and token bound, none of the scanning.
+// Parse must agree with it on every input: same jobs, or both an error
+// (FuzzParseMatchesReference, TestParseMatchesReference).
+func referenceParse(r io.Reader, loc *time.Location, maxToken int64) ([]Job, error) {
+	in := newInput(r, maxToken, windowSize)
+	var doc document
+	doc.init(&in, loc)
+	dec := xml.NewDecoder(&in)
 	for {
-		tok, err := p.dec.RawToken()
+		in.beginToken(dec.InputOffset())
+		tok, err := dec.RawToken()
 		if err == io.EOF {
-			return p.finish()
+			return doc.finish()
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading qstat XML: %w", err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			p.sawToken = true
-			err = p.start(t)
-		case xml.EndElement:
-			p.sawToken = true
-			err = p.end(t)
-		case xml.CharData:
-			err = p.charData(t)
-		default: // declaration, comments, directives carry nothing we need
-			p.sawToken = true
-		}
-		if err != nil {
+		if err := doc.token(tok); err != nil {
 			return nil, err
 		}
 	}
 }
 
-func (p *refParser) finish() ([]Job, error) {
-	switch {
-	case !p.sawToken:
-		return nil, errors.New("qstat printed nothing")
-	case len(p.stack) > 0:
-		line, _ := p.dec.InputPos()
-		return nil, fmt.Errorf("qstat XML ends at line %d inside <%s>: output is truncated", line, p.stack[len(p.stack)-1].Local)
-	case !p.rootDone:
-		return nil, errors.New("qstat printed no <job_info> element")
-	}
-	return p.jobs, nil
-}
-
-func (p *refParser) start(t xml.StartElement) error {
-	if len(p.stack) == 0 {
-		if p.rootDone {
-			return p.errorf("second root element <%s> after </job_info>", t.Name.Local)
-		}
-		if t.Name.Local != "job_info" || t.Name.Space != "" {
-			return p.errorf("root element is <%s>, want <job_info> (was qstat run with -xml and without -j?)", qualified(t.Name))
-		}
-	}
-	p.stack = append(p.stack, t.Name)
-	switch {
-	case p.jobAt > 0:
-		if len(p.stack) == p.jobAt+1 {
-			p.cur = fieldOf(t.Name.Local)
-			p.text = p.text[:0]
-		}
-	case t.Name.Local == "job_list":
-		p.beginJob(t)
-	}
-	return nil
-}
-
-func (p *refParser) end(t xml.EndElement) error {
-	n := len(p.stack)
-	if n == 0 {
-		return p.errorf("unexpected </%s>", qualified(t.Name))
-	}
-	if open := p.stack[n-1]; open != t.Name {
-		return p.errorf("<%s> closed by </%s>", qualified(open), qualified(t.Name))
-	}
-	p.stack = p.stack[:n-1]
-	switch {
-	case p.jobAt > 0 && n == p.jobAt+1:
-		err := p.setField()
-		p.cur = fieldNone
-		return err
-	case p.jobAt > 0 && n == p.jobAt:
-		p.jobAt = 0
-		return p.endJob()
-	case n == 1:
-		p.rootDone = true
-	}
-	return nil
-}
-
-func (p *refParser) charData(t xml.CharData) error {
-	if len(p.stack) == 0 {
-		if len(bytes.TrimSpace(t)) == 0 {
-			return nil
-		}
-		p.sawToken = true
-		if p.rootDone {
-			return p.errorf("text after </job_info>: %q", clip(t))
-		}
-		return fmt.Errorf("qstat printed text that is not XML: %q", clip(t))
-	}
-	if p.cur != fieldNone && len(p.stack) == p.jobAt+1 {
-		p.text = append(p.text, t...)
-	}
-	return nil
-}
-
-func (p *refParser) beginJob(t xml.StartElement) {
-	p.jobAt = len(p.stack)
-	p.jobSeq++
-	p.jobLine, _ = p.dec.InputPos()
-	p.have = 0
-	p.cur = fieldNone
-	p.job = Job{Running: p.runningSection(t)}
-}
-
-// runningSection says whether the job_list being opened sits in the running
-// part of the document (queue_info) or the pending part (the nested
-// job_info). Only if it sits in neither does the state attribute decide.
-func (p *refParser) runningSection(t xml.StartElement) bool {
-	for i := len(p.stack) - 2; i >= 1; i-- {
-		switch p.stack[i].Local {
-		case "queue_info":
-			return true
-		case "job_info":
-			return false
-		}
-	}
-	for _, a := range t.Attr {
-		if a.Name.Local == "state" {
-			return a.Value == "running"
-		}
-	}
-	return false
-}
-
-func (p *refParser) setField() error {
-	v := bytes.TrimSpace(p.text)
-	if len(v) == 0 || p.cur == fieldNone {
-		return nil
-	}
-	switch p.cur {
-	case fieldNumber:
-		n, ok := parseCount(v)
-		if !ok {
-			return p.jobErrorf("JB_job_number %q is not a whole number", clip(v))
-		}
-		p.job.Number = n
-	case fieldName:
-		p.job.Name = unescapeName(v)
-	case fieldOwner:
-		p.job.Owner = string(v)
-	case fieldState:
-		p.job.State = p.intern(v)
-	case fieldQueue:
-		p.job.Queue = p.intern(v)
-	case fieldTasks:
-		p.job.Tasks = string(v)
-	case fieldSlots:
-		n, ok := parseCount(v)
-		if !ok {
-			return p.jobErrorf("slots %q is not a whole number", clip(v))
-		}
-		p.job.Slots = n
-	case fieldStarted, fieldSubmitted:
-		at, ok := parseLocalTime(v, p.loc)
-		if !ok {
-			name := "JAT_start_time"
-			if p.cur == fieldSubmitted {
-				name = "JB_submission_time"
-			}
-			return p.jobErrorf("%s %q is not a time like %s", name, clip(v), timeLayout)
-		}
-		if p.cur == fieldStarted {
-			p.job.Started = at
-		} else {
-			p.job.Submitted = at
-		}
-	}
-	p.have |= 1 << p.cur
-	return nil
-}
-
-func (p *refParser) endJob() error {
-	for _, req := range [...]struct {
-		f    field
-		elem string
-	}{
-		{fieldNumber, "JB_job_number"},
-		{fieldName, "JB_name"},
-		{fieldOwner, "JB_owner"},
-		{fieldState, "state"},
-	} {
-		if p.have&(1<<req.f) == 0 {
-			return p.jobErrorf("missing or empty <%s>", req.elem)
-		}
-	}
-	p.jobs = append(p.jobs, p.job)
-	return nil
-}
-
-func (p *refParser) intern(b []byte) string {
-	if s, ok := p.interned[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	p.interned[s] = s
-	return s
-}
-
-func (p *refParser) errorf(format string, args ...any) error {
-	line, _ := p.dec.InputPos()
-	return fmt.Errorf("qstat XML line %d: "+format, append([]any{line}, args...)...)
-}
-
-// jobErrorf names the job_list by position and start line, and by number
-// and name when those were already read, so the capture can be found.
-func (p *refParser) jobErrorf(format string, args ...any) error {
-	var who strings.Builder
-	fmt.Fprintf(&who, "job_list #%d at line %d", p.jobSeq, p.jobLine)
-	if p.have&(1<<fieldNumber) != 0 {
-		fmt.Fprintf(&who, " (job %d", p.job.Number)
-		if p.job.Name != "" {
-			fmt.Fprintf(&who, " %q", p.job.Name)
-		}
-		who.WriteString(")")
-	}
-	return fmt.Errorf("qstat XML %s: "+format, append([]any{who.String()}, args...)...)
-}
-
-func qualified(n xml.Name) string {
-	if n.Space == "" {
-		return n.Local
-	}
-	return n.Space + ":" + n.Local
-}
-
 // agreementCases are inputs chosen to hit each corner of encoding/xml's
-// tokenizer that the fast parser re-implements. Both parsers must give the
+// tokenizer, and the edges of the fast path. Both readings must give the
 // same answer on each, and that answer must be the one written here, so a
 // shared mistake does not pass unseen.
 var agreementCases = []struct {
@@ -404,6 +150,12 @@ var agreementCases = []struct {
 	{"long comment", "<!--" + strings.Repeat("-x", 5000) + "--><job_info/>", true},
 	{"long attribute", "<job_info a='" + strings.Repeat("&amp;", 2000) + "'/>", true},
 	{"long name", "<job_info><" + strings.Repeat("n", 9000) + "/></job_info>", true},
+	{"declaration in double quotes", "<?xml version=\"1.0\"?><job_info/>", true},
+	{"self-closing tag read by encoding/xml", doc(strings.Replace(runJob("n", "tools.a", "r"), "<slots>", "<x a='&amp;'/><slots>", 1)), true},
+	{"self-closing field read by encoding/xml", doc(strings.Replace(runJob("n", "tools.a", "r"), "<queue_name>q</queue_name>", "<queue_name a='&lt;'/>", 1)), true},
+	{"text split between the readers", doc(runJob(strings.Repeat("n", 5000)+"&amp;"+strings.Repeat("m", 5000), "tools.a", "r")), true},
+	{"reference to a space before the root", " &#x20;\n<job_info/>", true},
+	{"reference to a letter before the root", " &#x41;\n<job_info/>", false},
 }
 
 // doc wraps jobs in the running section of a job_info document.
@@ -429,38 +181,44 @@ func (e *errAfter) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// checkAgreement parses doc with the reference and with the fast parser,
+// tokenLimits are the bounds every agreement check runs under: none, and
+// a few that cut through the tags and texts of the test documents.
+var tokenLimits = []int64{math.MaxInt64, 8, 64}
+
+// checkAgreement parses doc with the reference and with Parse's reader,
 // the latter in several ways that move the window edges and read sizes
-// around, and fails unless all give the same answer. It returns whether
-// the reference accepted doc.
+// around, under each token bound, and fails unless all give the same
+// answer. It returns whether the reference accepted doc without a bound.
 func checkAgreement(t *testing.T, doc []byte) bool {
 	t.Helper()
-	want, wantErr := referenceParse(bytes.NewReader(doc), qmasterZone)
-	ways := []struct {
-		name string
-		run  func() ([]Job, error)
-	}{
-		{"Parse", func() ([]Job, error) { return Parse(bytes.NewReader(doc), qmasterZone) }},
-		{"one byte at a time", func() ([]Job, error) { return Parse(iotest.OneByteReader(bytes.NewReader(doc)), qmasterZone) }},
-		{"EOF with the data", func() ([]Job, error) { return Parse(iotest.DataErrReader(bytes.NewReader(doc)), qmasterZone) }},
-		{"16-byte window", func() ([]Job, error) { return newParser(bytes.NewReader(doc), qmasterZone, 16, 8).run() }},
-		{"5-byte window, halves", func() ([]Job, error) {
-			return newParser(iotest.HalfReader(bytes.NewReader(doc)), qmasterZone, 5, 5).run()
-		}},
-	}
-	for _, w := range ways {
-		got, err := w.run()
-		switch {
-		case (err == nil) != (wantErr == nil):
-			t.Fatalf("%s: error %v, reference error %v\ndocument: %q", w.name, err, wantErr, clip(doc))
-		case err != nil && got != nil:
-			t.Fatalf("%s: %d jobs along with error %v", w.name, len(got), err)
-		case err == nil && (got == nil || len(got) != len(want)):
-			t.Fatalf("%s: %d jobs (nil: %v), reference %d\ndocument: %q", w.name, len(got), got == nil, len(want), clip(doc))
+	for _, limit := range tokenLimits {
+		want, wantErr := referenceParse(bytes.NewReader(doc), qmasterZone, limit)
+		ways := []struct {
+			name string
+			run  func() ([]Job, error)
+		}{
+			{"parse", func() ([]Job, error) { return parse(bytes.NewReader(doc), qmasterZone, limit) }},
+			{"one byte at a time", func() ([]Job, error) { return parse(iotest.OneByteReader(bytes.NewReader(doc)), qmasterZone, limit) }},
+			{"EOF with the data", func() ([]Job, error) { return parse(iotest.DataErrReader(bytes.NewReader(doc)), qmasterZone, limit) }},
+			{"16-byte window", func() ([]Job, error) { return newParser(bytes.NewReader(doc), qmasterZone, limit, 16, 8).run() }},
+			{"5-byte window, halves", func() ([]Job, error) {
+				return newParser(iotest.HalfReader(bytes.NewReader(doc)), qmasterZone, limit, 5, 5).run()
+			}},
 		}
-		for i := range got {
-			if msg := diffJob(got[i], want[i]); msg != "" {
-				t.Fatalf("%s: job %d differs from the reference:\n%s", w.name, i, msg)
+		for _, w := range ways {
+			got, err := w.run()
+			switch {
+			case (err == nil) != (wantErr == nil):
+				t.Fatalf("%s, token limit %d: error %v, reference error %v\ndocument: %q", w.name, limit, err, wantErr, clip(doc))
+			case err != nil && got != nil:
+				t.Fatalf("%s, token limit %d: %d jobs along with error %v", w.name, limit, len(got), err)
+			case err == nil && (got == nil || len(got) != len(want)):
+				t.Fatalf("%s, token limit %d: %d jobs (nil: %v), reference %d\ndocument: %q", w.name, limit, len(got), got == nil, len(want), clip(doc))
+			}
+			for i := range got {
+				if msg := diffJob(got[i], want[i]); msg != "" {
+					t.Fatalf("%s, token limit %d: job %d differs from the reference:\n%s", w.name, limit, i, msg)
+				}
 			}
 		}
 	}
@@ -468,15 +226,16 @@ func checkAgreement(t *testing.T, doc []byte) bool {
 	if _, err := Parse(&errAfter{data: doc[:len(doc)/2]}, qmasterZone); err == nil {
 		t.Fatalf("read error after %d bytes: parse succeeded", len(doc)/2)
 	}
-	return wantErr == nil
+	_, err := referenceParse(bytes.NewReader(doc), qmasterZone, math.MaxInt64)
+	return err == nil
 }
 
 func TestParseMatchesReference(t *testing.T) {
 	for _, tc := range agreementCases {
 		t.Run(tc.name, func(t *testing.T) {
 			if ok := checkAgreement(t, []byte(tc.doc)); ok != tc.ok {
-				_, err := referenceParse(strings.NewReader(tc.doc), qmasterZone)
-				t.Errorf("both parsers say ok=%v (reference error: %v); want ok=%v", ok, err, tc.ok)
+				_, err := referenceParse(strings.NewReader(tc.doc), qmasterZone, math.MaxInt64)
+				t.Errorf("both readings say ok=%v (reference error: %v); want ok=%v", ok, err, tc.ok)
 			}
 		})
 	}
@@ -533,8 +292,8 @@ func TestParseMatchesReferenceOnGrids(t *testing.T) {
 	}
 }
 
-// FuzzParseMatchesReference holds the fast parser to the reference: same
-// jobs, or both an error, however the input is cut into reads.
+// FuzzParseMatchesReference holds Parse to the reference: same jobs, or
+// both an error, however the input is cut into reads and tokens are bounded.
 func FuzzParseMatchesReference(f *testing.F) {
 	for _, b := range testdataFiles(f) {
 		f.Add(b)
