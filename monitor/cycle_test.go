@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -447,5 +448,52 @@ func TestCycleFailingOrHangingReporterDoesNotStopIt(t *testing.T) {
 	}
 	if n := len(hanging.seen()); n != 1 {
 		t.Errorf("the hung reporter was called %d times", n)
+	}
+}
+
+// hangingToolLog hangs on the homes named until the write's deadline, like
+// a hung NFS server, and writes the others.
+type hangingToolLog struct {
+	memToolLog
+	hung map[string]bool
+}
+
+func (l *hangingToolLog) Append(ctx context.Context, home string, uid, gid int, line string) error {
+	if l.hung[home] {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return l.memToolLog.Append(ctx, home, uid, gid, line)
+}
+
+// Hung homes cost their deadline, never the other tools' lines, and a
+// failed write is no progress for the watchdog.
+func TestToolLogReporterSurvivesHungHomes(t *testing.T) {
+	var rep Report
+	for i := range 40 {
+		tool := fmt.Sprintf("t%02d", i)
+		d := Decision{Tool: tool, Manifest: &manifest.Manifest{Tool: tool, Web: "lighttpd", Account: "tools." + tool,
+			UID: 50001, GID: 50001, Home: "/data/project/" + tool}, Action: ActionRestart, Reason: "no job"}
+		rep.Plan.Decisions = append(rep.Plan.Decisions, d)
+		rep.Results = append(rep.Results, Result{Tool: tool, Outcome: state.OutcomeSucceeded})
+	}
+	// More hung homes than writers: a hung home must not hold the rest.
+	hung := map[string]bool{}
+	for i := range serviceLogWorkers + 2 {
+		hung[fmt.Sprintf("/data/project/t%02d", i)] = true
+	}
+	out := &hangingToolLog{hung: hung}
+	var progress atomic.Int64
+	r := ToolLogReporter{Out: out, Progress: func() { progress.Add(1) }, Log: zerolog.Nop()}
+	err := r.Report(context.Background(), rep, nil)
+	written := 40 - len(hung)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d of 40", len(hung))) {
+		t.Errorf("error %v, want %d of 40 lines not written", err, len(hung))
+	}
+	if got := len(out.lines); got != written {
+		t.Errorf("%d homes got their line, want %d", got, written)
+	}
+	if got := progress.Load(); got != int64(written) {
+		t.Errorf("%d progress marks, want one per line written (%d)", got, written)
 	}
 }

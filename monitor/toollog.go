@@ -3,6 +3,8 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,9 +17,15 @@ type ToolLog interface {
 	Append(ctx context.Context, home string, uid, gid int, line string) error
 }
 
-// ServiceLogLineTimeout bounds each service.log line: a hung NFS home must
-// not stall the report for every other tool.
-const ServiceLogLineTimeout = 5 * time.Second
+// Bounds on a cycle's service.log lines: a hung NFS home must not stall
+// the report for every other tool. Lines are written a few at a time, each
+// within ServiceLogLineTimeout, all within ServiceLogCycleDeadline: a hung
+// home costs at most that, whatever the number of tools.
+const (
+	ServiceLogLineTimeout   = 5 * time.Second
+	ServiceLogCycleDeadline = 15 * time.Second
+	serviceLogWorkers       = 8
+)
 
 // ToolLogReporter writes one service.log line per restart and per change
 // into a refusal, in the words of the decision's reason. A line that cannot
@@ -25,13 +33,20 @@ const ServiceLogLineTimeout = 5 * time.Second
 type ToolLogReporter struct {
 	Out ToolLog
 	// Progress, when set, is told of each line written (the systemd
-	// watchdog: a thousand lines are a busy loop, not a hung one).
+	// watchdog: a thousand lines are a busy loop, not a hung one). A line
+	// that failed is no progress.
 	Progress func()
 	Log      zerolog.Logger
 }
 
 // Name names the reporter in the log.
 func (ToolLogReporter) Name() string { return "service.log" }
+
+// toolLineJob is one line for one tool.
+type toolLineJob struct {
+	d    Decision
+	line string
+}
 
 // Report writes the cycle's lines. After a cycle that could not act the
 // history is unknown, and with it what the tools were already told: nothing
@@ -40,33 +55,67 @@ func (t ToolLogReporter) Report(ctx context.Context, rep Report, cycleErr error)
 	if cycleErr != nil {
 		return nil
 	}
+	jobs := t.lines(rep)
+	if len(jobs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ServiceLogCycleDeadline)
+	defer cancel()
+	queue := make(chan toolLineJob)
+	var wg sync.WaitGroup
+	var unwritten atomic.Int64
+	for range min(serviceLogWorkers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				if !t.append(ctx, j) {
+					unwritten.Add(1)
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		queue <- j
+	}
+	close(queue)
+	wg.Wait()
+	if n := unwritten.Load(); n > 0 {
+		return fmt.Errorf("%d of %d service.log lines not written (each is logged)", n, len(jobs))
+	}
+	return nil
+}
+
+// lines are what the tools hear about this cycle.
+func (t ToolLogReporter) lines(rep Report) []toolLineJob {
 	results := make(map[string]Result, len(rep.Results))
 	for _, r := range rep.Results {
 		if r.Started() { // a restart that never started is not the tool's news
 			results[r.Tool] = r
 		}
 	}
+	var jobs []toolLineJob
 	for _, d := range rep.Plan.Decisions {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("writing service.log lines: %w", err)
-		}
 		if line := toolLine(d, results); line != "" {
-			t.append(ctx, d, line)
+			jobs = append(jobs, toolLineJob{d: d, line: line})
 		}
 	}
-	return nil
+	return jobs
 }
 
-func (t ToolLogReporter) append(ctx context.Context, d Decision, line string) {
+// append writes one line and says whether it was written.
+func (t ToolLogReporter) append(ctx context.Context, j toolLineJob) bool {
 	actx, cancel := context.WithTimeout(ctx, ServiceLogLineTimeout)
-	err := t.Out.Append(actx, d.Home, d.UID, d.GID, line)
+	err := t.Out.Append(actx, j.d.Home, j.d.UID, j.d.GID, j.line)
 	cancel()
+	if err != nil {
+		t.Log.Warn().Err(err).Str("tool", j.d.Tool).Msg("could not write service.log")
+		return false
+	}
 	if t.Progress != nil {
 		t.Progress()
 	}
-	if err != nil {
-		t.Log.Warn().Err(err).Str("tool", d.Tool).Msg("could not write service.log")
-	}
+	return true
 }
 
 // toolLine is what the tool hears about its decision; "" for nothing.
