@@ -29,26 +29,37 @@ type Client struct {
 	http    *http.Client
 }
 
-// Client defaults: a few quick retries inside one deadline. A push that
-// still fails is not retried here: the next cycle sends again.
+// DefaultRetries is how often a failed push is retried inside its deadline:
+// a few quick retries. A push that still fails is not retried here: the next
+// cycle sends again.
+const DefaultRetries = 3
+
 const (
-	DefaultTimeout = 10 * time.Second
-	DefaultRetries = 3
+	// errorBodyShown is how much of a refusal's body goes into the error:
+	// enough for Alertmanager's complaint, not enough to flood a log line.
 	errorBodyShown = 256
+	// drainedBody is how much of an accepted push's answer is read so the
+	// connection can be reused; Alertmanager answers with next to nothing.
+	drainedBody = 64 << 10
+
+	// dialTimeout and handshakeTimeout bound connecting, so a dead
+	// Alertmanager cannot eat the whole push deadline before a retry.
+	dialTimeout      = 5 * time.Second
+	handshakeTimeout = 5 * time.Second
+	// idleTimeout closes the kept connection when cycles stop coming.
+	idleTimeout = 90 * time.Second
 )
 
 // NewClient returns a client for the Alertmanager at base (its root URL,
-// e.g. http://127.0.0.1:9093). timeout bounds one push, retries included.
+// e.g. http://127.0.0.1:9093). timeout bounds one push, retries included,
+// and must be greater than 0; retries of 0 (or less) means none.
 func NewClient(base string, timeout time.Duration, retries int) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("alertmanager URL %q is not an http(s) URL", base)
 	}
 	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	if retries < 0 {
-		retries = 0
+		return nil, fmt.Errorf("alertmanager %s: the push deadline must be greater than 0, got %s", u.Redacted(), timeout)
 	}
 	name := *u
 	name.User = nil
@@ -59,11 +70,11 @@ func NewClient(base string, timeout time.Duration, retries int) (*Client, error)
 		retries: retries,
 		http: &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   5 * time.Second,
+			DialContext:           (&net.Dialer{Timeout: dialTimeout}).DialContext,
+			TLSHandshakeTimeout:   handshakeTimeout,
 			ResponseHeaderTimeout: timeout,
 			MaxIdleConnsPerHost:   1,
-			IdleConnTimeout:       90 * time.Second,
+			IdleConnTimeout:       idleTimeout,
 		}},
 	}, nil
 }
@@ -97,6 +108,6 @@ func (c *Client) Post(ctx context.Context, alerts []Alert) error {
 		return fmt.Errorf("pushing %d alert(s) to Alertmanager %s: HTTP status %s after %d attempt(s): %s",
 			len(alerts), c.Name, resp.Status, attempts, bytes.TrimSpace(prefix))
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) // lets the connection be reused
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainedBody)) // lets the connection be reused
 	return nil
 }

@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -139,15 +140,27 @@ func TestClientPost(t *testing.T) {
 }
 
 func TestClientNameHidesCredentials(t *testing.T) {
-	c, err := NewClient("https://user:secret@am.example:9093/prefix/", 0, 0)
+	c, err := NewClient("https://user:secret@am.example:9093/prefix/", time.Second, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Name != "https://am.example:9093/prefix" || c.url != "https://user:secret@am.example:9093/prefix/api/v2/alerts" {
 		t.Errorf("name %q, url %q", c.Name, c.url)
 	}
-	if _, err := NewClient("am.example:9093", 0, 0); err == nil {
+	if _, err := NewClient("am.example:9093", time.Second, 0); err == nil {
 		t.Error("a URL without scheme was accepted")
+	}
+}
+
+// TestClientRefusesZeroTimeout: no deadline is never "the default deadline",
+// and the refusal does not show the URL's password.
+func TestClientRefusesZeroTimeout(t *testing.T) {
+	for _, timeout := range []time.Duration{0, -time.Second} {
+		_, err := NewClient("https://user:secret@am.example:9093/", timeout, 0)
+		want := fmt.Sprintf("the push deadline must be greater than 0, got %s", timeout)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("timeout %s: error %v, want %q without the password", timeout, err, want)
+		}
 	}
 }
 

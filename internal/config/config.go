@@ -3,7 +3,9 @@
 // given on the command line wins over the file, the file over the default.
 //
 // It owns validation (unknown keys, bad durations, bad paths are refused with
-// the key named); it never starts anything.
+// the key named); it never starts anything. A zero is never read as "the
+// default": where 0 has a meaning the key's help says it (proxy-retries 0:
+// no retry), and deadlines, windows, budgets and worker counts refuse it.
 package config
 
 import (
@@ -48,7 +50,7 @@ type Config struct {
 	MemoryLimit     int64 // bytes; 0: none
 	Interval        time.Duration
 	ShutdownGrace   time.Duration
-	StallTimeout    time.Duration // 0: derived from the other timeouts (see cmd/webservicemonitor)
+	StallTimeout    time.Duration // 0 only for "auto": derived from the other timeouts (see cmd/webservicemonitor); an explicit 0 is refused
 	ManifestTimeout time.Duration
 	ManifestWorkers int
 	WebTypes        []string
@@ -108,88 +110,37 @@ func parseBytes(v string) (int64, error) {
 
 // key describes one setting: its name (flag and YAML key), default, help,
 // and how to parse it into the Config.
+//
+// This table is the one place a setting's default is declared: the packages
+// that take the settings have none, and tests elsewhere that want the
+// daemon's take them from Defaults. A zero either means what it says, and
+// the help says what that is, or is refused by the key's parser with the
+// key named.
 type key struct {
 	name, def, help string
-	set             func(c *Config, v string) error
+	set             setter
 	fileOK          bool // may appear in the YAML file (modes may not)
 }
 
+// setter parses one key's raw value into the Config.
+type setter func(c *Config, v string) error
+
+// StallTimeoutAuto is the stall-timeout value that leaves it to be derived
+// from the other timeouts; Config.StallTimeout is 0 then.
+const StallTimeoutAuto = "auto"
+
 func keys() []key {
-	path := func(p func(*Config) *string) func(*Config, string) error {
-		return func(c *Config, v string) error {
-			if v != "" && !filepath.IsAbs(v) {
-				return fmt.Errorf("%q is not an absolute path", v)
-			}
-			*p(c) = filepath.Clean(v)
-			if v == "" {
-				*p(c) = ""
-			}
-			return nil
-		}
-	}
-	dur := func(p func(*Config) *time.Duration) func(*Config, string) error {
-		return func(c *Config, v string) error {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return fmt.Errorf("%q is not a duration (like 30s, 5m, 1h)", v)
-			}
-			if d < 0 {
-				return fmt.Errorf("%q is negative", v)
-			}
-			*p(c) = d
-			return nil
-		}
-	}
-	integer := func(min int, p func(*Config) *int) func(*Config, string) error {
-		return func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return fmt.Errorf("%q is not an integer", v)
-			}
-			if n < min {
-				return fmt.Errorf("%d is less than %d", n, min)
-			}
-			*p(c) = n
-			return nil
-		}
-	}
-	argv := func(p func(*Config) *[]string) func(*Config, string) error {
-		return func(c *Config, v string) error {
-			words, err := shellquote.Split(v)
-			if err != nil {
-				return fmt.Errorf("cannot split %q into arguments: %v", v, err)
-			}
-			if len(words) == 0 {
-				return errors.New("empty command")
-			}
-			*p(c) = words
-			return nil
-		}
-	}
-	boolean := func(p func(*Config) *bool) func(*Config, string) error {
-		return func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("%q is not true or false", v)
-			}
-			*p(c) = b
-			return nil
-		}
-	}
+	return append(append(append(sourceKeys(), restartKeys()...), daemonKeys()...), modeKeys()...)
+}
+
+// sourceKeys are where the three sources read, and how long they may take.
+func sourceKeys() []key {
 	return []key{
-		{"config", "", "YAML configuration file (every key is also a flag)", func(c *Config, v string) error {
-			if v == "" {
-				return nil
-			}
-			abs, err := filepath.Abs(v)
-			c.ConfigFile = abs
-			return err
-		}, false},
-		{"homes", "/data/project", "root of the tool homes holding service.manifest files", path(func(c *Config) *string { return &c.Homes }), true},
-		{"project-file", "/etc/wmcs-project", "file naming the project; tool accounts are <project>.<tool>", path(func(c *Config) *string { return &c.ProjectFile }), true},
-		{"min-uid", "50000", "lowest uid a tool account may have", integer(0, func(c *Config) *int { return &c.MinUID }), true},
+		{"homes", "/data/project", "root of the tool homes holding service.manifest files", requiredPath(func(c *Config) *string { return &c.Homes }), true},
+		{"project-file", "/etc/wmcs-project", "file naming the project; tool accounts are <project>.<tool>", requiredPath(func(c *Config) *string { return &c.ProjectFile }), true},
+		{"min-uid", "50000", "lowest uid a tool account may have; 0: any uid", integer(0, func(c *Config) *int { return &c.MinUID }), true},
 		{"qstat", "/usr/bin/qstat -u '*' -xml", "grid listing command (split like a shell would, never run by one)", argv(func(c *Config) *[]string { return &c.Qstat }), true},
-		{"qstat-timeout", "30s", "deadline for the grid listing (a hung qmaster blocks qstat for minutes)", dur(func(c *Config) *time.Duration { return &c.QstatTimeout }), true},
+		{"qstat-timeout", "30s", "deadline for the grid listing (a hung qmaster blocks qstat for minutes)", positive(func(c *Config) *time.Duration { return &c.QstatTimeout }), true},
 		{"qstat-max-output", "268435456", "largest qstat output accepted, in bytes", func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 1024 {
@@ -198,7 +149,7 @@ func keys() []key {
 			c.QstatMaxOutput = n
 			return nil
 		}, true},
-		{"active-proxy-file", "/etc/active-proxy", "file naming the active front proxy (empty file: registration checks off)", path(func(c *Config) *string { return &c.ActiveProxyFile }), true},
+		{"active-proxy-file", "/etc/active-proxy", "file naming the active front proxy (empty file: registration checks off)", requiredPath(func(c *Config) *string { return &c.ActiveProxyFile }), true},
 		{"proxy-list-url", "http://{proxy}:8081/list", "URL of the proxy's registration list; {proxy} is the active proxy", func(c *Config, v string) error {
 			if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 				return fmt.Errorf("%q is not an http(s) URL", v)
@@ -206,25 +157,9 @@ func keys() []key {
 			c.ProxyListURL = v
 			return nil
 		}, true},
-		{"proxy-timeout", "10s", "total deadline for reading the proxy list, retries included", dur(func(c *Config) *time.Duration { return &c.ProxyTimeout }), true},
-		{"proxy-retries", "2", "retries of a failed proxy list request", integer(0, func(c *Config) *int { return &c.ProxyRetries }), true},
-		{"restart-command", "sudo -i -u {account} /usr/bin/webservice --backend=gridengine --release={release} restart", "restart command template; placeholders {account} {tool} {web} {release} {home}", argv(func(c *Config) *[]string { return &c.RestartCommand }), true},
-		{"restart-timeout", "60s", "deadline of one restart; its whole process group is killed after it", dur(func(c *Config) *time.Duration { return &c.RestartTimeout }), true},
-		{"restart-parallel", "4", "restarts running at once", integer(1, func(c *Config) *int { return &c.RestartParallel }), true},
-		{"state-file", "/var/lib/webservicemonitor/state.db", "bbolt file holding the restart history", path(func(c *Config) *string { return &c.StateFile }), true},
-		{"state-lock-wait", "2s", "how long to wait for the state file's lock before saying who holds it", dur(func(c *Config) *time.Duration { return &c.StateLockWait }), true},
-		{"interval", "60s", "time between cycles", dur(func(c *Config) *time.Duration { return &c.Interval }), true},
-		{"shutdown-grace", "10s", "on SIGTERM, how long restarts in flight may finish before they are killed", dur(func(c *Config) *time.Duration { return &c.ShutdownGrace }), true},
-		{"memory-limit", "256MiB", "soft limit of the Go heap (as GOMEMLIMIT): near it the collector works harder instead of letting a large platform's cycle double its heap; 0 disables", func(c *Config, v string) error {
-			n, err := parseBytes(v)
-			if err != nil {
-				return err
-			}
-			c.MemoryLimit = n
-			return nil
-		}, true},
-		{"stall-timeout", "0s", "the daemon's loop counts as hung after this long without progress, and the systemd watchdog is no longer fed; 0s: the longest step's timeout plus a minute", dur(func(c *Config) *time.Duration { return &c.StallTimeout }), true},
-		{"manifest-timeout", "30s", "deadline for scanning all manifests", dur(func(c *Config) *time.Duration { return &c.ManifestTimeout }), true},
+		{"proxy-timeout", "10s", "total deadline for reading the proxy list, retries included", positive(func(c *Config) *time.Duration { return &c.ProxyTimeout }), true},
+		{"proxy-retries", "2", "retries of a failed proxy list request; 0: none", integer(0, func(c *Config) *int { return &c.ProxyRetries }), true},
+		{"manifest-timeout", "30s", "deadline for scanning all manifests", positive(func(c *Config) *time.Duration { return &c.ManifestTimeout }), true},
 		{"manifest-workers", "32", "manifests read at once (hides NFS latency)", integer(1, func(c *Config) *int { return &c.ManifestWorkers }), true},
 		{"web-types", "lighttpd,lighttpd-plain,uwsgi-python,uwsgi-plain,nodejs,generic,tomcat", "known web types (comma-separated)", func(c *Config, v string) error {
 			c.WebTypes = nil
@@ -238,20 +173,27 @@ func keys() []key {
 			}
 			return nil
 		}, true},
-		{"passwd-file", "", "resolve tool accounts from this passwd(5) file instead of NSS (demos and tests)", path(func(c *Config) *string { return &c.PasswdFile }), true},
-		{"account-cache-ttl", "10m", "how long an account lookup is cached", dur(func(c *Config) *time.Duration { return &c.AccountCacheTTL }), true},
-		{"log-format", "json", "log format: json or console", oneOf(&[]string{"json", "console"}, func(c *Config) *string { return &c.LogFormat }), true},
-		{"log-level", "info", "log level: debug, info, warn, error", oneOf(&[]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel }), true},
+		{"passwd-file", "", "resolve tool accounts from this passwd(5) file instead of NSS (demos and tests)", optionalPath(func(c *Config) *string { return &c.PasswdFile }), true},
+		{"account-cache-ttl", "10m", "how long an account lookup is cached; 0s: not cached", duration(func(c *Config) *time.Duration { return &c.AccountCacheTTL }), true},
+	}
+}
+
+// restartKeys are how restarts run and the policy that paces them.
+func restartKeys() []key {
+	return []key{
+		{"restart-command", "sudo -i -u {account} /usr/bin/webservice --backend=gridengine --release={release} restart", "restart command template; placeholders {account} {tool} {web} {release} {home}", argv(func(c *Config) *[]string { return &c.RestartCommand }), true},
+		{"restart-timeout", "60s", "deadline of one restart; its whole process group is killed after it", positive(func(c *Config) *time.Duration { return &c.RestartTimeout }), true},
+		{"restart-parallel", "4", "restarts running at once", integer(1, func(c *Config) *int { return &c.RestartParallel }), true},
 		{"restart-budget", "3", "restarts allowed per tool in the restart window", integer(1, func(c *Config) *int { return &c.Budget }), true},
-		{"restart-window", "60m", "sliding window the restart budget counts in", dur(func(c *Config) *time.Duration { return &c.Window }), true},
-		{"backoff-initial", "2m", "wait after a tool's first restart; doubles after each", dur(func(c *Config) *time.Duration { return &c.BackoffInitial }), true},
-		{"backoff-max", "30m", "longest wait between restarts of one tool", dur(func(c *Config) *time.Duration { return &c.BackoffMax }), true},
-		{"reset-after", "10m", "a tool seen up this long in a row has its backoff forgotten", dur(func(c *Config) *time.Duration { return &c.ResetAfter }), true},
-		{"registration-grace", "2m", "how long a fresh job may run before it must be registered with the proxy", dur(func(c *Config) *time.Duration { return &c.RegistrationGrace }), true},
-		{"pending-timeout", "10m", "a job pending longer is reported as stuck", dur(func(c *Config) *time.Duration { return &c.PendingTimeout }), true},
-		{"history-retention", "24h", "restart attempts older than this are pruned", dur(func(c *Config) *time.Duration { return &c.Retention }), true},
-		{"valve-min", "10", "the safety valve trips when more tools than max(valve-min, valve-fraction × tools) need a restart at once", integer(0, func(c *Config) *int { return &c.ValveMin }), true},
-		{"valve-fraction", "0.1", "see valve-min", func(c *Config, v string) error {
+		{"restart-window", "60m", "sliding window the restart budget counts in", positive(func(c *Config) *time.Duration { return &c.Window }), true},
+		{"backoff-initial", "2m", "wait after a tool's first restart; doubles after each; 0s: no wait, the budget alone paces restarts", duration(func(c *Config) *time.Duration { return &c.BackoffInitial }), true},
+		{"backoff-max", "30m", "longest wait between restarts of one tool", positive(func(c *Config) *time.Duration { return &c.BackoffMax }), true},
+		{"reset-after", "10m", "a tool seen up this long in a row has its backoff forgotten; 0s: as soon as it is seen up", duration(func(c *Config) *time.Duration { return &c.ResetAfter }), true},
+		{"registration-grace", "2m", "how long a fresh job may run before it must be registered with the proxy; 0s: it must be registered when first seen running", duration(func(c *Config) *time.Duration { return &c.RegistrationGrace }), true},
+		{"pending-timeout", "10m", "a job pending longer is reported as stuck", positive(func(c *Config) *time.Duration { return &c.PendingTimeout }), true},
+		{"history-retention", "24h", "restart attempts older than this are pruned", positive(func(c *Config) *time.Duration { return &c.Retention }), true},
+		{"valve-min", "10", "the safety valve trips when more tools than max(valve-min, valve-fraction × tools) need a restart at once; 0: valve-fraction alone decides", integer(0, func(c *Config) *int { return &c.ValveMin }), true},
+		{"valve-fraction", "0.1", "see valve-min; 0: valve-min alone decides", func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f < 0 || f > 1 {
 				return fmt.Errorf("%q is not a fraction between 0 and 1", v)
@@ -259,7 +201,34 @@ func keys() []key {
 			c.ValveFraction = f
 			return nil
 		}, true},
-		{"valve-allow", "0", "restarts still let through per cycle while the valve holds", integer(0, func(c *Config) *int { return &c.ValveAllow }), true},
+		{"valve-allow", "0", "restarts still let through per cycle while the valve holds; 0: none", integer(0, func(c *Config) *int { return &c.ValveAllow }), true},
+	}
+}
+
+// daemonKeys are the daemon's own: its state, pace, logs, metrics and alerts.
+func daemonKeys() []key {
+	return []key{
+		{"state-file", "/var/lib/webservicemonitor/state.db", "bbolt file holding the restart history", requiredPath(func(c *Config) *string { return &c.StateFile }), true},
+		{"state-lock-wait", "2s", "how long to wait for the state file's lock before saying who holds it", positive(func(c *Config) *time.Duration { return &c.StateLockWait }), true},
+		{"interval", "60s", "time between cycles", duration(func(c *Config) *time.Duration { return &c.Interval }), true},
+		{"shutdown-grace", "10s", "on SIGTERM, how long restarts in flight may finish before they are killed; 0s: killed at once", duration(func(c *Config) *time.Duration { return &c.ShutdownGrace }), true},
+		{"memory-limit", "256MiB", "soft limit of the Go heap (as GOMEMLIMIT): near it the collector works harder instead of letting a large platform's cycle double its heap; 0 disables", func(c *Config, v string) error {
+			n, err := parseBytes(v)
+			if err != nil {
+				return err
+			}
+			c.MemoryLimit = n
+			return nil
+		}, true},
+		{"stall-timeout", StallTimeoutAuto, "the daemon's loop counts as hung after this long without progress, and the systemd watchdog is no longer fed; auto: the longest step's timeout plus a minute", func(c *Config, v string) error {
+			if v == StallTimeoutAuto {
+				c.StallTimeout = 0
+				return nil
+			}
+			return positive(func(c *Config) *time.Duration { return &c.StallTimeout })(c, v)
+		}, true},
+		{"log-format", "json", "log format: json or console", oneOf(&[]string{"json", "console"}, func(c *Config) *string { return &c.LogFormat }), true},
+		{"log-level", "info", "log level: debug, info, warn, error", oneOf(&[]string{"debug", "info", "warn", "error"}, func(c *Config) *string { return &c.LogLevel }), true},
 		{"listen", "127.0.0.1:9469", "host:port serving /metrics, /healthz and /readyz in daemon mode; empty: no listener", func(c *Config, v string) error {
 			if v != "" {
 				if _, _, err := net.SplitHostPort(v); err != nil {
@@ -269,24 +238,7 @@ func keys() []key {
 			c.Listen = v
 			return nil
 		}, true},
-		{"alertmanager-url", "", "Alertmanager to push alerts to, e.g. http://127.0.0.1:9093 (repeat the flag, or give a YAML list, for several); none: alerting off", func(c *Config, v string) error {
-			c.AlertmanagerURLs = nil
-			seen := map[string]bool{}
-			for _, u := range strings.Split(v, "\n") {
-				if u = strings.TrimRight(strings.TrimSpace(u), "/"); u == "" {
-					continue
-				}
-				if err := checkURL(u); err != nil {
-					return err
-				}
-				if seen[u] {
-					return fmt.Errorf("%q is given twice", u)
-				}
-				seen[u] = true
-				c.AlertmanagerURLs = append(c.AlertmanagerURLs, u)
-			}
-			return nil
-		}, true},
+		{"alertmanager-url", "", "Alertmanager to push alerts to, e.g. http://127.0.0.1:9093 (repeat the flag, or give a YAML list, for several); none: alerting off", alertmanagerURLs, true},
 		{"runbook-url", "", "runbook_url annotation of every alert; empty: none", func(c *Config, v string) error {
 			if v != "" {
 				if err := checkURL(v); err != nil {
@@ -305,9 +257,23 @@ func keys() []key {
 			c.ToolURL = v
 			return nil
 		}, true},
-		{"alert-resend", "0s", "how often a firing alert is sent again; 0s: every cycle", dur(func(c *Config) *time.Duration { return &c.AlertResend }), true},
-		{"alert-timeout", "10s", "deadline for pushing alerts to one Alertmanager, retries included", dur(func(c *Config) *time.Duration { return &c.AlertTimeout }), true},
+		{"alert-resend", "0s", "how often a firing alert is sent again; 0s: every cycle", duration(func(c *Config) *time.Duration { return &c.AlertResend }), true},
+		{"alert-timeout", "10s", "deadline for pushing alerts to one Alertmanager, retries included", positive(func(c *Config) *time.Duration { return &c.AlertTimeout }), true},
 		{"source-alert-after", "3", "consecutive cycles a source must fail before it is paged", integer(1, func(c *Config) *int { return &c.SourceAlertAfter }), true},
+	}
+}
+
+// modeKeys are the command line's alone: the file to read, and the modes.
+func modeKeys() []key {
+	return []key{
+		{"config", "", "YAML configuration file (every key is also a flag)", func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			abs, err := filepath.Abs(v)
+			c.ConfigFile = abs
+			return err
+		}, false},
 		{"dry-run", "false", "run one read-only cycle and print what would be done", boolean(func(c *Config) *bool { return &c.DryRun }), false},
 		{"once", "false", "run one acting cycle and exit", boolean(func(c *Config) *bool { return &c.Once }), false},
 		{"output", "table", "audit output: table or json", oneOf(&[]string{"table", "json"}, func(c *Config) *string { return &c.Output }), false},
@@ -326,6 +292,124 @@ func keys() []key {
 			return nil
 		}, false},
 	}
+}
+
+// optionalPath takes an absolute path, or "" for none.
+func optionalPath(p func(*Config) *string) setter {
+	return func(c *Config, v string) error {
+		if v == "" {
+			*p(c) = ""
+			return nil
+		}
+		if !filepath.IsAbs(v) {
+			return fmt.Errorf("%q is not an absolute path", v)
+		}
+		*p(c) = filepath.Clean(v)
+		return nil
+	}
+}
+
+// requiredPath takes an absolute path; "" is refused rather than read as
+// the working directory.
+func requiredPath(p func(*Config) *string) setter {
+	return func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		return optionalPath(p)(c, v)
+	}
+}
+
+// duration takes a duration of 0 or more; the key's help says what 0 means.
+func duration(p func(*Config) *time.Duration) setter {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (like 30s, 5m, 1h)", v)
+		}
+		if d < 0 {
+			return fmt.Errorf("%q is negative", v)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+// positive takes a duration greater than 0: a deadline or window of zero
+// would fail everything or allow everything at once, never what was meant.
+func positive(p func(*Config) *time.Duration) setter {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (like 30s, 5m, 1h)", v)
+		}
+		if d <= 0 {
+			return fmt.Errorf("must be greater than 0, got %s", d)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+// integer takes a whole number of at least min.
+func integer(min int, p func(*Config) *int) setter {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		if n < min {
+			return fmt.Errorf("must be at least %d, got %d", min, n)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+// argv splits a command line into its words, as a shell would.
+func argv(p func(*Config) *[]string) setter {
+	return func(c *Config, v string) error {
+		words, err := shellquote.Split(v)
+		if err != nil {
+			return fmt.Errorf("cannot split %q into arguments: %v", v, err)
+		}
+		if len(words) == 0 {
+			return errors.New("empty command")
+		}
+		*p(c) = words
+		return nil
+	}
+}
+
+func boolean(p func(*Config) *bool) setter {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*p(c) = b
+		return nil
+	}
+}
+
+// alertmanagerURLs takes the Alertmanagers, one a line, each once.
+func alertmanagerURLs(c *Config, v string) error {
+	c.AlertmanagerURLs = nil
+	seen := map[string]bool{}
+	for _, u := range strings.Split(v, "\n") {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u == "" {
+			continue
+		}
+		if err := checkURL(u); err != nil {
+			return err
+		}
+		if seen[u] {
+			return fmt.Errorf("%q is given twice", u)
+		}
+		seen[u] = true
+		c.AlertmanagerURLs = append(c.AlertmanagerURLs, u)
+	}
+	return nil
 }
 
 // checkURL accepts an absolute http(s) URL with a host.
@@ -350,7 +434,7 @@ func listSeparator(name string) (sep string, repeatable bool) {
 	return "", false
 }
 
-func oneOf(allowed *[]string, p func(*Config) *string) func(*Config, string) error {
+func oneOf(allowed *[]string, p func(*Config) *string) setter {
 	return func(c *Config, v string) error {
 		for _, a := range *allowed {
 			if v == a {
@@ -433,6 +517,21 @@ func Load(args []string, stderr io.Writer) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// Defaults returns the configuration that every key's default gives,
+// without reading a file or checking the machine: for tests and benchmarks
+// elsewhere that want to run as the daemon does. A default that does not
+// parse is a bug of this package, which its tests catch; Defaults panics on
+// one.
+func Defaults() *Config {
+	c := &Config{}
+	for _, k := range keys() {
+		if err := k.set(c, k.def); err != nil {
+			panic(fmt.Sprintf("config: the default of %s: %v", k.name, err))
+		}
+	}
+	return c
 }
 
 // readFile reads the YAML configuration: a mapping of known keys to scalars.

@@ -41,6 +41,34 @@ func TestFixtures(t *testing.T) {
 		{"alertmanager-list.yaml", ""},
 		{"bad-alertmanager-url.yaml", `alertmanager-url: "alertmanager-2.example:9093" is not an http(s) URL`},
 		{"bad-listen.yaml", `listen: "9469" is not a host:port`},
+
+		// A zero that could only mean "the default" is refused, key named.
+		{"zero-qstat-timeout.yaml", "qstat-timeout: must be greater than 0, got 0s"},
+		{"zero-proxy-timeout.yaml", "proxy-timeout: must be greater than 0, got 0s"},
+		{"zero-manifest-timeout.yaml", "manifest-timeout: must be greater than 0, got 0s"},
+		{"zero-restart-timeout.yaml", "restart-timeout: must be greater than 0, got 0s"},
+		{"zero-restart-window.yaml", "restart-window: must be greater than 0, got 0s"},
+		{"zero-backoff-max.yaml", "backoff-max: must be greater than 0, got 0s"},
+		{"zero-pending-timeout.yaml", "pending-timeout: must be greater than 0, got 0s"},
+		{"zero-history-retention.yaml", "history-retention: must be greater than 0, got 0s"},
+		{"zero-state-lock-wait.yaml", "state-lock-wait: must be greater than 0, got 0s"},
+		{"zero-stall-timeout.yaml", "stall-timeout: must be greater than 0, got 0s"},
+		{"zero-alert-timeout.yaml", "alert-timeout: must be greater than 0, got 0s"},
+		{"zero-interval.yaml", "interval: 0s is shorter than 1s"},
+		{"zero-manifest-workers.yaml", "manifest-workers: must be at least 1, got 0"},
+		{"zero-restart-parallel.yaml", "restart-parallel: must be at least 1, got 0"},
+		{"zero-restart-budget.yaml", "restart-budget: must be at least 1, got 0"},
+		{"zero-source-alert-after.yaml", "source-alert-after: must be at least 1, got 0"},
+		{"zero-qstat-max-output.yaml", `qstat-max-output: "0" is not a byte count of at least 1024`},
+		{"empty-homes.yaml", "homes: must not be empty"},
+		{"empty-project-file.yaml", "project-file: must not be empty"},
+		{"empty-active-proxy-file.yaml", "active-proxy-file: must not be empty"},
+		{"empty-state-file.yaml", "state-file: must not be empty"},
+		{"empty-qstat.yaml", "qstat: empty command"},
+		{"empty-restart-command.yaml", "restart-command: empty command"},
+		{"empty-web-types.yaml", "web-types: no web types"},
+		// A zero that means what it says is taken as it is.
+		{"zeros-that-mean-what-they-say.yaml", ""},
 	}
 	entries, _ := os.ReadDir("testdata")
 	listed := map[string]bool{"project": true}

@@ -20,6 +20,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"webservicemonitor/internal/safeopen"
 )
 
 // FileName is the log's name inside a tool's home.
@@ -32,6 +34,14 @@ const MaxLine = 1024
 // maxInFlight bounds appends running at once: each one blocked on a hung
 // NFS server holds an OS thread until the server answers.
 const maxInFlight = 16
+
+// logMode is a new log's mode: the tool reads its log whatever the daemon's
+// umask is, and only the tool (its owner) writes to it.
+const logMode = 0o644
+
+// noOwner is the id that fchown(2) reads as "leave this id alone" (-1 as an
+// unsigned 32-bit id): never a tool's, and never to be passed on.
+const noOwner = 1<<32 - 1
 
 // Writer appends lines to tools' service.log files with its own clock and
 // deadlines. Safe for concurrent use.
@@ -82,13 +92,11 @@ func (w *Writer) Append(ctx context.Context, home string, uid, gid int, line str
 // file) is refused with an error naming the path and why, and left as it is.
 func Append(home string, uid, gid int, line string, now time.Time) error {
 	path := filepath.Join(home, FileName)
-	if uid < 0 || gid < 0 || uid >= 1<<32-1 || gid >= 1<<32-1 {
+	if uid < 0 || gid < 0 || uid >= noOwner || gid >= noOwner {
 		// -1 would mean "leave the owner alone": a root-owned file.
 		return fmt.Errorf("appending to %s: invalid owner %d:%d", path, uid, gid)
 	}
-	dirfd, err := retryEINTR(func() (int, error) {
-		return unix.Open(home, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	})
+	dirfd, err := safeopen.OpenHome(home)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
 			return fmt.Errorf("appending to %s: refusing, the home is not a directory (or is a symbolic link)", path)
@@ -111,7 +119,7 @@ func Append(home string, uid, gid int, line string, now time.Time) error {
 	defer unix.Close(fd)
 
 	record := []byte(Format(line, now))
-	n, err := retryEINTR(func() (int, error) { return unix.Write(fd, record) })
+	n, err := safeopen.RetryEINTR(func() (int, error) { return unix.Write(fd, record) })
 	if err != nil {
 		return fmt.Errorf("appending to %s: %w", path, err)
 	}
@@ -124,9 +132,7 @@ func Append(home string, uid, gid int, line string, now time.Time) error {
 // openExisting opens an existing log for appending and checks that it is
 // safe to write to. It returns ENOENT (wrapped) when there is no log.
 func openExisting(dirfd int, path string, uid int) (int, error) {
-	fd, err := retryEINTR(func() (int, error) {
-		return unix.Openat(dirfd, FileName, unix.O_WRONLY|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	})
+	fd, err := safeopen.OpenAt(dirfd, FileName, unix.O_WRONLY|unix.O_APPEND, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return -1, fmt.Errorf("appending to %s: %w", path, err)
@@ -149,7 +155,7 @@ func openExisting(dirfd int, path string, uid int) (int, error) {
 	var why string
 	switch {
 	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		why = fmt.Sprintf("it is a %s, not a regular file", fileKind(st.Mode))
+		why = fmt.Sprintf("it is a %s, not a regular file", safeopen.FileKind(st.Mode))
 	case int(st.Uid) != uid:
 		why = fmt.Sprintf("it is owned by uid %d, not by the tool (uid %d)", st.Uid, uid)
 	case st.Nlink != 1:
@@ -165,9 +171,7 @@ func openExisting(dirfd int, path string, uid int) (int, error) {
 // create makes a new log owned by uid:gid. A log that cannot be given to
 // the tool is removed again rather than left behind owned by root.
 func create(dirfd int, path string, uid, gid int) (int, error) {
-	fd, err := retryEINTR(func() (int, error) {
-		return unix.Openat(dirfd, FileName, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
-	})
+	fd, err := safeopen.OpenAt(dirfd, FileName, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_EXCL, logMode)
 	if err != nil {
 		return -1, fmt.Errorf("creating %s: %w", path, err)
 	}
@@ -178,7 +182,7 @@ func create(dirfd int, path string, uid, gid int) (int, error) {
 	}
 	// The umask may have narrowed the mode; the tool must be able to read
 	// its log whatever the daemon's umask is.
-	if err := unix.Fchmod(fd, 0o644); err != nil {
+	if err := unix.Fchmod(fd, logMode); err != nil {
 		return fail(fmt.Errorf("creating %s: setting mode: %w", path, err))
 	}
 	if err := unix.Fchown(fd, uid, gid); err != nil {
@@ -213,29 +217,4 @@ func Format(line string, now time.Time) string {
 		msg = msg[:n] + cut
 	}
 	return prefix + msg + "\n"
-}
-
-func fileKind(mode uint32) string {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return "directory"
-	case unix.S_IFIFO:
-		return "FIFO"
-	case unix.S_IFSOCK:
-		return "socket"
-	case unix.S_IFCHR:
-		return "character device"
-	case unix.S_IFBLK:
-		return "block device"
-	}
-	return fmt.Sprintf("file of type %#o", mode&unix.S_IFMT)
-}
-
-func retryEINTR(call func() (int, error)) (int, error) {
-	for {
-		n, err := call()
-		if !errors.Is(err, unix.EINTR) {
-			return n, err
-		}
-	}
 }

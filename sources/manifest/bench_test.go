@@ -14,7 +14,7 @@ func benchScanner(p *synth.Platform) *Scanner {
 	// The account cache is what the daemon runs with: lookups cost a map
 	// read after the first cycle.
 	resolver := accounts.NewCache(accounts.NewPasswdFile(p.Passwd), time.Hour, time.Minute, time.Now)
-	return &Scanner{Root: p.Homes, Project: "tools", Accounts: resolver}
+	return asDaemon(&Scanner{Root: p.Homes, Project: "tools", Accounts: resolver})
 }
 
 func scanOrFail(b *testing.B, s *Scanner, want int) {
@@ -58,6 +58,7 @@ func BenchmarkScan(b *testing.B) {
 func BenchmarkScanNFSLatency(b *testing.B) {
 	p := synth.ForBenchmark(b, 10000)
 	var open, peak atomic.Int64
+	limit := int64(benchScanner(p).Concurrency)
 	for b.Loop() {
 		s := benchScanner(p)
 		s.opened = func() {
@@ -73,9 +74,9 @@ func BenchmarkScanNFSLatency(b *testing.B) {
 		}
 		scanOrFail(b, s, 10000)
 	}
-	if peak.Load() > DefaultConcurrency {
-		b.Fatalf("%d manifests open at once, limit %d", peak.Load(), DefaultConcurrency)
+	if peak.Load() > limit {
+		b.Fatalf("%d manifests open at once, limit %d", peak.Load(), limit)
 	}
 	b.ReportMetric(float64(peak.Load()), "max-open")
-	b.ReportMetric(float64(DefaultConcurrency), "limit")
+	b.ReportMetric(float64(limit), "limit")
 }

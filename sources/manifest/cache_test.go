@@ -27,7 +27,7 @@ func TestScanCachesUnchangedManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Scanner{Root: p.Homes, Project: "tools", Accounts: accounts.NewPasswdFile(p.Passwd)}
+	s := asDaemon(&Scanner{Root: p.Homes, Project: "tools", Accounts: accounts.NewPasswdFile(p.Passwd)})
 	first := scanOf(t, s)
 	if len(first.Manifests) != 3 {
 		t.Fatalf("scan: %+v", first)

@@ -25,12 +25,6 @@ const (
 	DefaultRelease = "stretch"
 )
 
-// DefaultWebTypes returns the web types webservice can start on the grid.
-// A fresh slice each call, so no caller can change another's list.
-func DefaultWebTypes() []string {
-	return []string{"lighttpd", "lighttpd-plain", "uwsgi-python", "uwsgi-plain", "nodejs", "generic", "tomcat"}
-}
-
 // releasePattern keeps the release safe to pass on a command line.
 var releasePattern = regexp.MustCompile(`^[a-z][a-z0-9]{1,31}$`)
 
@@ -52,7 +46,8 @@ type ParseError struct {
 func (e *ParseError) Error() string { return e.Reason }
 
 // Parse checks the content of the manifest at path (path only names the file
-// in reasons) and returns its fields, or a *ParseError.
+// in reasons) and returns its fields, or a *ParseError. A web type not in
+// webTypes (the web-types setting) is ReasonUnknownWeb.
 //
 // The document must be a single YAML mapping. Anything else — an empty file
 // or one with only comments, a list, a scalar, several documents — is
@@ -64,9 +59,6 @@ func (e *ParseError) Error() string { return e.Reason }
 // does for webservice's own Python reader (dict.get). Unknown keys are
 // tolerated; a known key given twice is ReasonBadField.
 func Parse(path string, data []byte, webTypes []string) (Fields, error) {
-	if webTypes == nil {
-		webTypes = DefaultWebTypes()
-	}
 	f, simple := parseSimple(data)
 	if !simple {
 		var err error

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"webservicemonitor/internal/config"
 )
 
 // fixtures maps each file in testdata/ to what Parse must make of it: a
@@ -67,7 +69,7 @@ func TestParseFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			const path = "/data/project/foo/service.manifest"
-			got, err := Parse(path, data, nil)
+			got, err := Parse(path, data, config.Defaults().WebTypes)
 			if want.code == "" {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
@@ -99,10 +101,15 @@ func TestParseWebTypes(t *testing.T) {
 	if f, err := Parse("m", []byte("web: nodejs\n"), []string{"nodejs"}); err != nil || f.Web != "nodejs" {
 		t.Errorf("nodejs with nodejs known: got %+v, %v", f, err)
 	}
-	for _, web := range DefaultWebTypes() {
-		if _, err := Parse("m", []byte("web: "+web+"\n"), nil); err != nil {
+	daemon := config.Defaults().WebTypes
+	for _, web := range daemon {
+		if _, err := Parse("m", []byte("web: "+web+"\n"), daemon); err != nil {
 			t.Errorf("default web type %s refused: %v", web, err)
 		}
+	}
+	// None known is none known, not "the default ones".
+	if _, err := Parse("m", data, nil); err == nil || err.(*ParseError).Code != ReasonUnknownWeb {
+		t.Errorf("lighttpd with no web type known: error = %v, want %s", err, ReasonUnknownWeb)
 	}
 }
 
@@ -151,13 +158,14 @@ func FuzzParseManifest(f *testing.F) {
 	}
 	codes := []string{ReasonInvalidYAML, ReasonBadField, ReasonUnknownWeb, ReasonBadRelease, ReasonVersion}
 	const path = "/data/project/fuzz/service.manifest"
+	webTypes := config.Defaults().WebTypes
 	f.Fuzz(func(t *testing.T, data []byte) {
 		type res struct {
 			f   Fields
 			err error
 		}
 		ch := make(chan res, 1)
-		go func() { f, err := Parse(path, data, nil); ch <- res{f, err} }()
+		go func() { f, err := Parse(path, data, webTypes); ch <- res{f, err} }()
 		var r res
 		select {
 		case r = <-ch:
@@ -181,7 +189,7 @@ func FuzzParseManifest(f *testing.F) {
 			}
 			return
 		}
-		if got.Web != "" && !slices.Contains(DefaultWebTypes(), got.Web) {
+		if got.Web != "" && !slices.Contains(webTypes, got.Web) {
 			t.Fatalf("accepted unknown web type %q", got.Web)
 		}
 		if !releasePattern.MatchString(got.Release) {

@@ -16,17 +16,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"webservicemonitor/internal/accounts"
+	"webservicemonitor/internal/safeopen"
 )
 
 // FileName is the manifest's name inside a tool's home.
 const FileName = "service.manifest"
 
-// Scanner defaults, used when the corresponding field is zero.
-const (
-	DefaultMaxSize     = 64 << 10
-	DefaultConcurrency = 32
-	DefaultTimeout     = 30 * time.Second
-)
+// MaxSize is the largest manifest read, in bytes. webservice writes a few
+// hundred; anything near this is not a manifest, and a tool must not make
+// the root daemon read gigabytes.
+const MaxSize = 64 << 10
 
 // toolNamePattern keeps a tool name safe to use in account names, paths, job
 // names and log lines.
@@ -36,15 +35,17 @@ var toolNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 // homes its tools control, so it never follows a symlink, never opens a file
 // in a way that could block (a FIFO), and trusts a file only when the tool's
 // own account owns it.
+//
+// Its settings have no defaults here (the daemon's configuration holds
+// them): an empty WebTypes, or a zero Concurrency or Timeout, is refused.
 type Scanner struct {
 	Root        string            // homes root, e.g. /data/project
 	Project     string            // tool account = <Project>.<tool>
 	MinUID      int               // accounts below this uid are refused
 	Accounts    accounts.Resolver // resolves <Project>.<tool>
-	WebTypes    []string          // known web types; nil means DefaultWebTypes()
-	MaxSize     int64             // largest manifest read; 0 means DefaultMaxSize
-	Concurrency int               // homes checked at once; 0 means DefaultConcurrency
-	Timeout     time.Duration     // for the whole scan; 0 means DefaultTimeout
+	WebTypes    []string          // known web types
+	Concurrency int               // homes checked at once
+	Timeout     time.Duration     // for the whole scan
 
 	// parsed remembers each manifest's parse by file identity, so that a
 	// daemon re-scanning thousands of unchanged files every minute only
@@ -98,14 +99,10 @@ func (s *Scanner) rememberParse(tool string, st *unix.Stat_t, f Fields, err erro
 // finishes (and closes its files) whenever the call returns, and at most
 // Concurrency of them exist per scan.
 func (s *Scanner) Scan(ctx context.Context) (Scan, error) {
-	if s.Project == "" {
-		return Scan{}, errors.New("scanning manifests: no project name configured")
+	if err := s.check(); err != nil {
+		return Scan{}, fmt.Errorf("scanning manifests: %w", err)
 	}
-	if s.Accounts == nil {
-		return Scan{}, errors.New("scanning manifests: no account resolver configured")
-	}
-	timeout := orDefault(s.Timeout, DefaultTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 
 	names, err := s.listHomes(ctx)
@@ -121,6 +118,34 @@ func (s *Scanner) Scan(ctx context.Context) (Scan, error) {
 		s.mu.Unlock()
 	}()
 
+	out := s.checkHomes(ctx, names)
+	slices.SortFunc(out.Manifests, func(a, b Manifest) int { return strings.Compare(a.Tool, b.Tool) })
+	slices.SortFunc(out.Skipped, func(a, b Skipped) int { return strings.Compare(a.Tool, b.Tool) })
+	return out, nil
+}
+
+// check refuses a Scanner that is missing a part or a setting: without web
+// types every manifest would be refused, and a zero deadline or worker
+// count would report every home as timed out.
+func (s *Scanner) check() error {
+	switch {
+	case s.Project == "":
+		return errors.New("no project name configured")
+	case s.Accounts == nil:
+		return errors.New("no account resolver configured")
+	case len(s.WebTypes) == 0:
+		return errors.New("no web types configured (WebTypes)")
+	case s.Timeout <= 0:
+		return fmt.Errorf("the scan's deadline (Timeout) must be greater than 0, got %s", s.Timeout)
+	case s.Concurrency <= 0:
+		return fmt.Errorf("the homes checked at once (Concurrency) must be greater than 0, got %d", s.Concurrency)
+	}
+	return nil
+}
+
+// checkHomes checks the named homes, Concurrency at a time, until ctx's
+// deadline; the homes not checked by then are reported as timed out.
+func (s *Scanner) checkHomes(ctx context.Context, names []string) Scan {
 	type outcome struct {
 		i        int
 		manifest *Manifest
@@ -134,14 +159,14 @@ func (s *Scanner) Scan(ctx context.Context) (Scan, error) {
 	// Buffered for every home, so workers still running after the deadline
 	// never block on a send nobody receives.
 	results := make(chan outcome, len(names))
-	for range min(orDefault(s.Concurrency, DefaultConcurrency), len(names)) {
+	for range min(s.Concurrency, len(names)) {
 		go func() {
 			for i := range jobs {
 				if ctx.Err() != nil {
-					results <- outcome{i: i, skipped: s.timedOut(names[i], timeout)}
+					results <- outcome{i: i, skipped: s.timedOut(names[i])}
 					continue
 				}
-				m, sk := s.checkHome(ctx, names[i], timeout)
+				m, sk := s.checkHome(ctx, names[i])
 				results <- outcome{i: i, manifest: m, skipped: sk}
 			}
 		}()
@@ -162,15 +187,13 @@ func (s *Scanner) Scan(ctx context.Context) (Scan, error) {
 		case <-ctx.Done():
 			for i, ok := range done {
 				if !ok {
-					out.Skipped = append(out.Skipped, *s.timedOut(names[i], timeout))
+					out.Skipped = append(out.Skipped, *s.timedOut(names[i]))
 				}
 			}
 			remaining = 0
 		}
 	}
-	slices.SortFunc(out.Manifests, func(a, b Manifest) int { return strings.Compare(a.Tool, b.Tool) })
-	slices.SortFunc(out.Skipped, func(a, b Skipped) int { return strings.Compare(a.Tool, b.Tool) })
-	return out, nil
+	return out
 }
 
 // listHomes returns the names of the directories under Root, leaving out
@@ -208,7 +231,7 @@ func (s *Scanner) listHomes(ctx context.Context) ([]string, error) {
 
 // checkHome looks for the manifest in one home and checks it. It returns
 // (nil, nil) when the home has no manifest.
-func (s *Scanner) checkHome(ctx context.Context, tool string, timeout time.Duration) (*Manifest, *Skipped) {
+func (s *Scanner) checkHome(ctx context.Context, tool string) (*Manifest, *Skipped) {
 	home := filepath.Join(s.Root, tool)
 	path := filepath.Join(home, FileName)
 	skip := func(code, format string, args ...any) *Skipped {
@@ -216,9 +239,7 @@ func (s *Scanner) checkHome(ctx context.Context, tool string, timeout time.Durat
 			Reason: displayPath(path) + ": " + fmt.Sprintf(format, args...)}
 	}
 
-	dirfd, err := openRetry(func() (int, error) {
-		return unix.Open(home, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	})
+	dirfd, err := safeopen.OpenHome(home)
 	switch {
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
 		// Removed or replaced by a non-directory since Root was listed:
@@ -227,9 +248,7 @@ func (s *Scanner) checkHome(ctx context.Context, tool string, timeout time.Durat
 	case err != nil:
 		return nil, skip(ReasonReadError, "the home %s could not be opened, so whether it has a manifest is unknown: %v", displayPath(home), err)
 	}
-	fd, openErr := openRetry(func() (int, error) {
-		return unix.Openat(dirfd, FileName, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	})
+	fd, openErr := safeopen.OpenAt(dirfd, FileName, unix.O_RDONLY, 0)
 	if errors.Is(openErr, unix.ENOENT) {
 		unix.Close(dirfd)
 		return nil, nil // no web service here; not our business
@@ -249,7 +268,7 @@ func (s *Scanner) checkHome(ctx context.Context, tool string, timeout time.Durat
 	acct, err := s.Accounts.Lookup(ctx, accountName)
 	switch {
 	case ctx.Err() != nil:
-		return nil, s.timedOut(tool, timeout)
+		return nil, s.timedOut(tool)
 	case errors.Is(err, accounts.ErrUnknownAccount):
 		return nil, skip(ReasonNoAccount, "the tool account %q does not exist", accountName)
 	case err != nil:
@@ -257,76 +276,73 @@ func (s *Scanner) checkHome(ctx context.Context, tool string, timeout time.Durat
 	case acct.UID < s.MinUID:
 		return nil, skip(ReasonLowUID, "the tool account %q has uid %d, below the lowest tool uid %d", accountName, acct.UID, s.MinUID)
 	}
-	// From here on a refusal can be told in the tool's service.log, as long
-	// as the home is the tool's own.
-	skip = func(code, format string, args ...any) *Skipped {
-		sk := &Skipped{Tool: tool, Home: home, Path: path, Code: code,
-			Reason: path + ": " + fmt.Sprintf(format, args...)}
-		if homeStatErr == nil && int(homeStat.Uid) == acct.UID {
-			sk.Account = &Owner{Name: accountName, UID: acct.UID, GID: acct.GID}
-		}
-		return sk
+	m := &toolManifest{tool: tool, home: home, path: path, account: accountName, uid: acct.UID, gid: acct.GID,
+		ownsHome: homeStatErr == nil && int(homeStat.Uid) == acct.UID}
+	if openErr != nil {
+		return nil, m.openRefusal(openErr)
 	}
+	return s.checkManifest(ctx, m, fd)
+}
 
+// toolManifest is a manifest whose tool account is known, so a refusal of
+// it can be told in the tool's service.log, as long as the home is the
+// tool's own.
+type toolManifest struct {
+	tool, home, path, account string
+	uid, gid                  int
+	ownsHome                  bool
+}
+
+func (m *toolManifest) skip(code, format string, args ...any) *Skipped {
+	sk := &Skipped{Tool: m.tool, Home: m.home, Path: m.path, Code: code,
+		Reason: m.path + ": " + fmt.Sprintf(format, args...)}
+	if m.ownsHome {
+		sk.Account = &Owner{Name: m.account, UID: m.uid, GID: m.gid}
+	}
+	return sk
+}
+
+// openRefusal says why the manifest could not be opened.
+func (m *toolManifest) openRefusal(err error) *Skipped {
 	switch {
-	case errors.Is(openErr, unix.ELOOP):
-		return nil, skip(ReasonSymlink, "is a symbolic link; manifests are never followed")
-	case errors.Is(openErr, unix.ENXIO):
-		return nil, skip(ReasonNotRegular, "is a socket or device, not a regular file")
-	case openErr != nil:
-		return nil, skip(ReasonReadError, "opening failed: %v", openErr)
+	case errors.Is(err, unix.ELOOP):
+		return m.skip(ReasonSymlink, "is a symbolic link; manifests are never followed")
+	case errors.Is(err, unix.ENXIO):
+		return m.skip(ReasonNotRegular, "is a socket or device, not a regular file")
 	}
+	return m.skip(ReasonReadError, "opening failed: %v", err)
+}
 
+// checkManifest checks the open manifest fd: a regular file the tool owns,
+// no larger than MaxSize, that parses.
+func (s *Scanner) checkManifest(ctx context.Context, m *toolManifest, fd int) (*Manifest, *Skipped) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, skip(ReasonReadError, "reading its file status failed: %v", err)
+		return nil, m.skip(ReasonReadError, "reading its file status failed: %v", err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, skip(ReasonNotRegular, "is a %s, not a regular file", fileKind(st.Mode))
+		return nil, m.skip(ReasonNotRegular, "is a %s, not a regular file", safeopen.FileKind(st.Mode))
 	}
-	if int(st.Uid) != acct.UID {
-		return nil, skip(ReasonWrongOwner, "is owned by uid %d, not by the tool account %q (uid %d)", st.Uid, accountName, acct.UID)
+	if int(st.Uid) != m.uid {
+		return nil, m.skip(ReasonWrongOwner, "is owned by uid %d, not by the tool account %q (uid %d)", st.Uid, m.account, m.uid)
 	}
-	maxSize := orDefault(s.MaxSize, DefaultMaxSize)
-	if st.Size > maxSize {
-		return nil, skip(ReasonTooLarge, "is %d bytes, larger than the %d byte limit", st.Size, maxSize)
+	if st.Size > MaxSize {
+		return nil, m.skip(ReasonTooLarge, "is %d bytes, larger than the %d byte limit", st.Size, MaxSize)
 	}
 
 	if s.opened != nil {
 		s.opened()
 	}
-	var f Fields
-	if p, ok := s.cachedParse(tool, &st); ok {
-		f, err = p.fields, p.err
-	} else {
-		data, readErr := readAtMost(fd, min(st.Size, maxSize)+1)
-		if ctx.Err() != nil {
-			return nil, s.timedOut(tool, timeout)
-		}
-		if readErr != nil {
-			return nil, skip(ReasonReadError, "reading failed: %v", readErr)
-		}
-		if int64(len(data)) > maxSize {
-			return nil, skip(ReasonTooLarge, "grew beyond the %d byte limit while being read", maxSize)
-		}
-		f, err = Parse(path, data, s.WebTypes)
-		s.rememberParse(tool, &st, f, err)
-	}
-	if err != nil {
-		var pe *ParseError
-		if !errors.As(err, &pe) {
-			return nil, skip(ReasonInvalidYAML, "%v", err)
-		}
-		sk := skip(pe.Code, "")
-		sk.Reason = pe.Reason
+	f, sk := s.fields(ctx, m, fd, &st)
+	if sk != nil {
 		return nil, sk
 	}
 	return &Manifest{
-		Tool:         tool,
-		Account:      accountName,
-		UID:          acct.UID,
-		GID:          acct.GID,
-		Home:         home,
+		Tool:         m.tool,
+		Account:      m.account,
+		UID:          m.uid,
+		GID:          m.gid,
+		Home:         m.home,
 		Version:      f.Version,
 		Web:          f.Web,
 		Backend:      f.Backend,
@@ -335,11 +351,44 @@ func (s *Scanner) checkHome(ctx context.Context, tool string, timeout time.Durat
 	}, nil
 }
 
-func (s *Scanner) timedOut(tool string, timeout time.Duration) *Skipped {
+// fields parses the manifest, or takes the last parse while the file st
+// describes is unchanged.
+func (s *Scanner) fields(ctx context.Context, m *toolManifest, fd int, st *unix.Stat_t) (Fields, *Skipped) {
+	var f Fields
+	var err error
+	if p, ok := s.cachedParse(m.tool, st); ok {
+		f, err = p.fields, p.err
+	} else {
+		data, readErr := readAtMost(fd, min(st.Size, MaxSize)+1)
+		if ctx.Err() != nil {
+			return Fields{}, s.timedOut(m.tool)
+		}
+		if readErr != nil {
+			return Fields{}, m.skip(ReasonReadError, "reading failed: %v", readErr)
+		}
+		if int64(len(data)) > MaxSize {
+			return Fields{}, m.skip(ReasonTooLarge, "grew beyond the %d byte limit while being read", MaxSize)
+		}
+		f, err = Parse(m.path, data, s.WebTypes)
+		s.rememberParse(m.tool, st, f, err)
+	}
+	if err == nil {
+		return f, nil
+	}
+	var pe *ParseError
+	if !errors.As(err, &pe) {
+		return Fields{}, m.skip(ReasonInvalidYAML, "%v", err)
+	}
+	sk := m.skip(pe.Code, "")
+	sk.Reason = pe.Reason
+	return Fields{}, sk
+}
+
+func (s *Scanner) timedOut(tool string) *Skipped {
 	home := filepath.Join(s.Root, tool)
 	path := filepath.Join(home, FileName)
 	return &Skipped{Tool: tool, Home: home, Path: path, Code: ReasonTimeout,
-		Reason: fmt.Sprintf("%s: not checked before the manifest scan's deadline (%v) passed", displayPath(path), timeout)}
+		Reason: fmt.Sprintf("%s: not checked before the manifest scan's deadline (%v) passed", displayPath(path), s.Timeout)}
 }
 
 // readAtMost reads from fd until EOF or limit bytes.
@@ -347,10 +396,7 @@ func readAtMost(fd int, limit int64) ([]byte, error) {
 	buf := make([]byte, limit)
 	n := 0
 	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
+		m, err := safeopen.RetryEINTR(func() (int, error) { return unix.Read(fd, buf[n:]) })
 		if err != nil {
 			return nil, err
 		}
@@ -362,34 +408,6 @@ func readAtMost(fd int, limit int64) ([]byte, error) {
 	return buf[:n], nil
 }
 
-// openRetry retries an open interrupted by a signal, as os.Open does.
-func openRetry(open func() (int, error)) (int, error) {
-	for {
-		fd, err := open()
-		if !errors.Is(err, unix.EINTR) {
-			return fd, err
-		}
-	}
-}
-
-func fileKind(mode uint32) string {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return "directory"
-	case unix.S_IFIFO:
-		return "FIFO"
-	case unix.S_IFSOCK:
-		return "socket"
-	case unix.S_IFCHR:
-		return "character device"
-	case unix.S_IFBLK:
-		return "block device"
-	case unix.S_IFLNK:
-		return "symbolic link"
-	}
-	return fmt.Sprintf("file of type %#o", mode&unix.S_IFMT)
-}
-
 // displayPath quotes a path that holds characters a log line should not
 // carry raw (an unsafe tool name may contain control characters).
 func displayPath(p string) string {
@@ -397,12 +415,4 @@ func displayPath(p string) string {
 		return q
 	}
 	return p
-}
-
-// orDefault returns v, or def when v is zero or negative.
-func orDefault[T int | int64 | time.Duration](v, def T) T {
-	if v <= 0 {
-		return def
-	}
-	return v
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"webservicemonitor/internal/accounts"
+	"webservicemonitor/internal/config"
 )
 
 // homes builds a homes root in a temp dir and a passwd file that maps
@@ -61,7 +62,14 @@ func (h *homes) scanner() *Scanner {
 	if err := os.WriteFile(path, []byte(strings.Join(h.passwd, "\n")+"\n"), 0o644); err != nil {
 		h.t.Fatal(err)
 	}
-	return &Scanner{Root: h.root, Project: "tools", MinUID: 0, Accounts: accounts.NewPasswdFile(path)}
+	return asDaemon(&Scanner{Root: h.root, Project: "tools", MinUID: 0, Accounts: accounts.NewPasswdFile(path)})
+}
+
+// asDaemon gives s the settings the daemon runs it with by default.
+func asDaemon(s *Scanner) *Scanner {
+	d := config.Defaults()
+	s.WebTypes, s.Concurrency, s.Timeout = d.WebTypes, d.ManifestWorkers, d.ManifestTimeout
+	return s
 }
 
 func fixture(t *testing.T, name string) []byte {
@@ -118,9 +126,9 @@ func TestScan(t *testing.T) {
 	defer sock.Close()
 	want["manifest-is-socket"] = ReasonNotRegular
 
-	h.manifest("oversize", append(valid, []byte("#"+strings.Repeat("x", DefaultMaxSize)+"\n")...))
+	h.manifest("oversize", append(valid, []byte("#"+strings.Repeat("x", MaxSize)+"\n")...))
 	want["oversize"] = ReasonTooLarge
-	h.manifest("exactly-max-size", append(valid, []byte("#"+strings.Repeat("x", DefaultMaxSize-len(valid)-2)+"\n")...))
+	h.manifest("exactly-max-size", append(valid, []byte("#"+strings.Repeat("x", MaxSize-len(valid)-2)+"\n")...))
 	want["exactly-max-size"] = "ok"
 
 	for _, bad := range []string{"UPPER", "a b", "c++", "x+y", "-dash", "_under", "new\nline", "tab\tname", "ünicode", strings.Repeat("a", 65)} {
@@ -237,7 +245,7 @@ func TestScanRootNotListable(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	mustDo(t, os.WriteFile(file, nil, 0o644))
 	for _, root := range []string{filepath.Join(t.TempDir(), "missing"), file} {
-		s := &Scanner{Root: root, Project: "tools", Accounts: accounts.NewPasswdFile("/dev/null")}
+		s := asDaemon(&Scanner{Root: root, Project: "tools", Accounts: accounts.NewPasswdFile("/dev/null")})
 		if _, err := s.Scan(context.Background()); err == nil || !strings.Contains(err.Error(), root) {
 			t.Errorf("root %s: error = %v, want one naming the root", root, err)
 		}
@@ -357,13 +365,32 @@ func openFDs(t *testing.T) int {
 	return len(entries)
 }
 
+// TestScanNeedsConfiguration: a Scanner missing a part, without web types,
+// or with a zero deadline or worker count, is refused with the setting
+// named rather than filled in with a default or left to refuse every
+// manifest or time every home out.
 func TestScanNeedsConfiguration(t *testing.T) {
-	for _, s := range []*Scanner{
-		{Root: t.TempDir(), Accounts: accounts.NewPasswdFile("/dev/null")},
-		{Root: t.TempDir(), Project: "tools"},
-	} {
-		if _, err := s.Scan(context.Background()); err == nil {
-			t.Errorf("%+v: no error", s)
-		}
+	resolver := accounts.NewPasswdFile("/dev/null")
+	tests := []struct {
+		name string
+		edit func(s *Scanner)
+		want string
+	}{
+		{"no project", func(s *Scanner) { s.Project = "" }, "no project name configured"},
+		{"no account resolver", func(s *Scanner) { s.Accounts = nil }, "no account resolver configured"},
+		{"no web types", func(s *Scanner) { s.WebTypes = nil }, "no web types configured (WebTypes)"},
+		{"zero deadline", func(s *Scanner) { s.Timeout = 0 }, "the scan's deadline (Timeout) must be greater than 0, got 0s"},
+		{"negative deadline", func(s *Scanner) { s.Timeout = -time.Second }, "the scan's deadline (Timeout) must be greater than 0, got -1s"},
+		{"no workers", func(s *Scanner) { s.Concurrency = 0 }, "the homes checked at once (Concurrency) must be greater than 0, got 0"},
+		{"negative workers", func(s *Scanner) { s.Concurrency = -1 }, "the homes checked at once (Concurrency) must be greater than 0, got -1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := asDaemon(&Scanner{Root: t.TempDir(), Project: "tools", Accounts: resolver})
+			tt.edit(s)
+			if _, err := s.Scan(context.Background()); err == nil || !strings.Contains(err.Error(), "scanning manifests: "+tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

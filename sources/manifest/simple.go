@@ -73,10 +73,18 @@ func parseSimple(data []byte) (f Fields, ok bool) {
 	return f, keys > 0
 }
 
+// maxPlainWord is the longest key or value the fast path reads; no word
+// webservice writes comes near it, and anything longer takes the full parser.
+const maxPlainWord = 64
+
+// maxSmallInt is the most digits smallInt reads: 999,999,999 fits an int
+// on every platform, so no overflow check is needed.
+const maxSmallInt = 9
+
 // isPlainWord is a word YAML reads as itself: it starts with a lowercase
 // letter or a digit and holds only lowercase letters, digits, '.', '_', '-'.
 func isPlainWord(b []byte) bool {
-	if len(b) == 0 || len(b) > 64 || !(b[0] >= 'a' && b[0] <= 'z' || b[0] >= '0' && b[0] <= '9') {
+	if len(b) == 0 || len(b) > maxPlainWord || !(b[0] >= 'a' && b[0] <= 'z' || b[0] >= '0' && b[0] <= '9') {
 		return false
 	}
 	for _, c := range b {
@@ -104,7 +112,7 @@ func isString(b []byte) bool {
 // smallInt parses a plain decimal without a leading zero, small enough to
 // need no overflow thought.
 func smallInt(b []byte) (int, bool) {
-	if len(b) == 0 || len(b) > 9 || (b[0] == '0' && len(b) > 1) {
+	if len(b) == 0 || len(b) > maxSmallInt || (b[0] == '0' && len(b) > 1) {
 		return 0, false
 	}
 	n := 0

@@ -42,7 +42,7 @@ func TestDecodeListFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodeList(bytes.NewReader(body), DefaultMaxBody)
+			got, err := decodeList(bytes.NewReader(body), maxListBody)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("decodeList error = %v, want it to contain %q (result %v)", err, tt.wantErr, got)

@@ -29,11 +29,11 @@ import (
 	"webservicemonitor/internal/retryhttp"
 )
 
-// Defaults applied when the corresponding Source field is zero.
 const (
-	DefaultTimeout = 10 * time.Second
-	DefaultMaxBody = 32 << 20
-	DefaultRetries = 2
+	// maxListBody caps the /list body: about 40 bytes a tool, so room for
+	// hundreds of thousands of tools, and no more memory than that however
+	// much a broken proxy sends.
+	maxListBody = 32 << 20
 
 	// maxActiveProxyFile bounds the read of the active-proxy file, which
 	// holds one host name; anything larger is not what we expect.
@@ -42,6 +42,14 @@ const (
 	// errorBodyPrefix is how much of a non-200 body goes into the error:
 	// enough to see the proxy's complaint, not enough to flood a log line.
 	errorBodyPrefix = 256
+
+	// dialTimeout bounds connecting to the proxy, so one unreachable
+	// address cannot eat the whole Timeout before a retry.
+	dialTimeout = 5 * time.Second
+
+	// maxResponseHeader bounds the headers of the answer: /list sends a
+	// few; anything near this is not the proxy.
+	maxResponseHeader = 64 << 10
 )
 
 // proxyHostPattern accepts a host name or IPv4 address with an optional
@@ -50,8 +58,9 @@ const (
 // URLTemplate as text.
 var proxyHostPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?$`)
 
-// Source fetches the proxy registry. The zero values of Timeout, MaxBody and
-// Retries select the defaults; a negative Retries means "no retries".
+// Source fetches the proxy registry. Its settings have no defaults here (the
+// daemon's configuration holds them): a zero Timeout is refused, and zero
+// Retries means no retry.
 type Source struct {
 	// ActiveProxyFile holds the active proxy's host name; empty content
 	// switches registration checking off.
@@ -59,11 +68,11 @@ type Source struct {
 	// URLTemplate is the list URL with "{proxy}" where the host goes,
 	// e.g. "http://{proxy}:8081/list".
 	URLTemplate string
-	// Timeout is the total deadline for one Fetch, all retries included.
+	// Timeout is the total deadline for one Fetch, all retries included;
+	// it must be greater than 0.
 	Timeout time.Duration
-	// MaxBody caps the list body in bytes.
-	MaxBody int64
-	// Retries is how many times a failed request is retried.
+	// Retries is how many times a failed request is retried; 0 (or less):
+	// never.
 	Retries int
 	// HTTPClient, when set, carries the requests (tests use it); otherwise
 	// each Fetch uses its own short-lived client without keep-alives.
@@ -85,40 +94,28 @@ func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
 	}
 	url := strings.ReplaceAll(s.URLTemplate, "{proxy}", host)
 
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	maxBody := s.MaxBody
-	if maxBody <= 0 {
-		maxBody = DefaultMaxBody
-	}
-	retries := s.Retries
-	switch {
-	case retries == 0:
-		retries = DefaultRetries
-	case retries < 0:
-		retries = 0
+	if s.Timeout <= 0 {
+		return Snapshot{}, fmt.Errorf("fetching proxy list from %s: the deadline (Timeout) must be greater than 0, got %s", url, s.Timeout)
 	}
 
 	// One deadline covers connecting, every retry with its backoff, and
 	// reading the body: a proxy that accepts and never answers, or stalls
 	// mid-body, cannot hold the cycle longer than this.
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 
-	regs, err := s.fetchList(ctx, url, retries, maxBody)
+	regs, err := s.fetchList(ctx, url, maxListBody)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			// Timeouts surface from net/http as assorted read errors; say plainly which deadline passed.
-			err = fmt.Errorf("%w (total deadline %s)", err, timeout)
+			err = fmt.Errorf("%w (total deadline %s)", err, s.Timeout)
 		}
 		return Snapshot{}, fmt.Errorf("fetching proxy list from %s: %w", url, err)
 	}
 	return Snapshot{Proxy: host, Enabled: true, Registrations: regs}, nil
 }
 
-func (s *Source) fetchList(ctx context.Context, url string, retries int, maxBody int64) (map[string]Registration, error) {
+func (s *Source) fetchList(ctx context.Context, url string, maxBody int64) (map[string]Registration, error) {
 	httpClient := s.HTTPClient
 	if httpClient == nil {
 		httpClient = newHTTPClient()
@@ -130,7 +127,7 @@ func (s *Source) fetchList(ctx context.Context, url string, retries int, maxBody
 	}
 	req.Header.Set("Accept", "application/json")
 
-	resp, attempts, err := retryhttp.Do(httpClient, req, retries)
+	resp, attempts, err := retryhttp.Do(httpClient, req, s.Retries)
 	if err != nil {
 		return nil, fmt.Errorf("after %d attempt(s): %w", attempts, err)
 	}
@@ -154,9 +151,9 @@ func newHTTPClient() *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  nil,
-			DialContext:            (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			DialContext:            (&net.Dialer{Timeout: dialTimeout}).DialContext,
 			DisableKeepAlives:      true, // one request a minute: nothing to reuse, nothing to leak
-			MaxResponseHeaderBytes: 64 << 10,
+			MaxResponseHeaderBytes: maxResponseHeader,
 		},
 	}
 }

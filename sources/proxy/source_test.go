@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"webservicemonitor/internal/config"
 )
 
 // listServer serves handler on 127.0.0.1 and returns a Source pointed at it
@@ -31,7 +33,9 @@ func sourceFor(t *testing.T, activeProxy string) *Source {
 	if err := os.WriteFile(path, []byte(activeProxy+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &Source{ActiveProxyFile: path, URLTemplate: "http://{proxy}/list", Timeout: 5 * time.Second}
+	// The daemon's retries: a test of a failure that a retry hides sees it.
+	return &Source{ActiveProxyFile: path, URLTemplate: "http://{proxy}/list", Timeout: 5 * time.Second,
+		Retries: config.Defaults().ProxyRetries}
 }
 
 func serveFixture(t *testing.T, name string) http.HandlerFunc {
@@ -189,7 +193,8 @@ func TestFetchURLTemplateWithoutPlaceholder(t *testing.T) {
 }
 
 func TestFetchServerErrorRetriedThenFails(t *testing.T) {
-	for _, tc := range []struct{ retries, hits int }{{0, DefaultRetries + 1}, {1, 2}, {2, 3}} {
+	// Zero retries means none: one attempt, not the default's three.
+	for _, tc := range []struct{ retries, hits int }{{0, 1}, {1, 2}, {2, 3}} {
 		retries, wantHits := tc.retries, tc.hits
 		t.Run(fmt.Sprint("retries=", retries), func(t *testing.T) {
 			var hits atomic.Int32
@@ -300,10 +305,37 @@ func TestFetchBodyOverCap(t *testing.T) {
 		}
 		w.Write([]byte(`"last": {"status": "active"}}`))
 	})
-	src.MaxBody = 64 << 10
-	_, err := src.Fetch(context.Background())
+	// The cap is lowered for the test: a body over the real one would be
+	// tens of megabytes.
+	_, err := src.fetchList(context.Background(), "http://"+readHost(t, src)+"/list", 64<<10)
 	if err == nil || !strings.Contains(err.Error(), "larger than 65536 bytes") {
 		t.Errorf("Fetch error = %v, want a size error", err)
+	}
+}
+
+func readHost(t *testing.T, src *Source) string {
+	t.Helper()
+	host, err := readActiveProxy(src.ActiveProxyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host
+}
+
+// TestFetchRefusesZeroTimeout: no deadline is never "the default deadline".
+func TestFetchRefusesZeroTimeout(t *testing.T) {
+	for _, timeout := range []time.Duration{0, -time.Second} {
+		var hits atomic.Int32
+		src, _ := listServer(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })
+		src.Timeout = timeout
+		_, err := src.Fetch(context.Background())
+		want := fmt.Sprintf("the deadline (Timeout) must be greater than 0, got %s", timeout)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Timeout %s: error %v, want %q", timeout, err, want)
+		}
+		if hits.Load() != 0 {
+			t.Errorf("Timeout %s: the proxy was asked anyway", timeout)
+		}
 	}
 }
 
