@@ -63,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	defer survivingHangups(log)()
 
 	switch {
 	case cfg.DryRun:
@@ -71,6 +72,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return once(ctx, cfg, log)
 	}
 	return daemon(ctx, cfg, log)
+}
+
+// survivingHangups keeps SIGHUP, whose default action would kill the
+// process in the middle of a restart and orphan it, from doing anything but
+// a log line. It returns the function that stops listening.
+func survivingHangups(log zerolog.Logger) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				log.Warn().Msg("SIGHUP received: reloading the configuration is not supported; carrying on with the one read at start (restart the daemon to apply changes)")
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
 }
 
 // applyMemoryLimit sets the heap's soft limit unless GOMEMLIMIT, the

@@ -17,10 +17,18 @@ import (
 	"webservicemonitor/monitor"
 )
 
+const (
+	// metricsListenRetry paces the tries to bind a listen address that
+	// was taken.
+	metricsListenRetry = 15 * time.Second
+	// metricsShutdownGrace lets scrapes in flight finish at shutdown.
+	metricsShutdownGrace = 5 * time.Second
+)
+
 type observability struct {
 	log       zerolog.Logger
 	metrics   *metrics.Metrics
-	server    *metrics.Server   // nil without a listener
+	listener  *metrics.Listener // nil without a listener
 	lifecycle *alerts.Lifecycle // nil when alerting is off
 	notifier  *alerts.Notifier
 	stopSend  context.CancelFunc
@@ -31,12 +39,7 @@ type observability struct {
 func startObservability(cfg *config.Config, log zerolog.Logger, listen bool) (*observability, error) {
 	o := &observability{log: log, metrics: metrics.New(buildinfo.Get(), cfg.Interval, time.Now), stopSend: func() {}}
 	if listen && cfg.Listen != "" {
-		srv, err := metrics.Listen(cfg.Listen, o.metrics.Handler())
-		if err != nil {
-			return nil, err
-		}
-		o.server = srv
-		log.Info().Str("listen", srv.Addr()).Msg("serving /metrics, /healthz and /readyz")
+		o.listener = metrics.KeepListening(cfg.Listen, o.metrics.Handler(), metricsListenRetry, log)
 	}
 	if len(cfg.AlertmanagerURLs) == 0 {
 		log.Info().Msg("alerting off: no --alertmanager-url configured")
@@ -106,10 +109,10 @@ func (o *observability) stop() {
 	if o.notifier != nil {
 		o.notifier.Wait()
 	}
-	if o.server != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if o.listener != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), metricsShutdownGrace)
 		defer cancel()
-		if err := o.server.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		if err := o.listener.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			o.log.Warn().Err(err).Msg("metrics listener")
 		}
 	}

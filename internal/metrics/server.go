@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
 )
 
 // Handler serves /metrics, /healthz and /readyz.
@@ -92,4 +93,60 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("stopping the metrics listener on %s: %w", s.Addr(), err)
 	}
 	return nil
+}
+
+// Listener keeps the metrics served on an address. When the address cannot
+// be bound (taken by another process, say) the error is logged and binding
+// is tried again every retry until it succeeds: supervision never waits for
+// its own observability. Meanwhile Prometheus sees the target down, which
+// the shipped `up` rule pages on.
+type Listener struct {
+	stop    context.CancelFunc
+	stopped chan struct{}
+	server  *Server // set once bound; read after stopped is closed
+}
+
+// KeepListening starts binding addr, serving h once bound.
+func KeepListening(addr string, h http.Handler, retry time.Duration, log zerolog.Logger) *Listener {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Listener{stop: cancel, stopped: make(chan struct{})}
+	go func() {
+		defer close(l.stopped)
+		l.server = bindUntilDone(ctx, addr, h, retry, log)
+	}()
+	return l
+}
+
+func bindUntilDone(ctx context.Context, addr string, h http.Handler, retry time.Duration, log zerolog.Logger) *Server {
+	for failures := 0; ; failures++ {
+		srv, err := Listen(addr, h)
+		if err == nil {
+			if failures > 0 {
+				log.Info().Str("listen", srv.Addr()).Int("failed_tries", failures).Msg("metrics listener up at last")
+			} else {
+				log.Info().Str("listen", srv.Addr()).Msg("serving /metrics, /healthz and /readyz")
+			}
+			return srv
+		}
+		log.Error().Err(err).Dur("retry_in", retry).
+			Msg("cannot serve metrics; supervision goes on without them, and binding is tried again")
+		t := time.NewTimer(retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Stop gives up binding and shuts the listener down, letting scrapes in
+// flight finish until ctx is done.
+func (l *Listener) Stop(ctx context.Context) error {
+	l.stop()
+	<-l.stopped
+	if l.server == nil {
+		return nil
+	}
+	return l.server.Shutdown(ctx)
 }
