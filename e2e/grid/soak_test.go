@@ -40,7 +40,8 @@ func TestSoakKill9(t *testing.T) {
 		// between invocations may be shorter than the window by that much.
 		// restart-parallel above the number of failing tools keeps restarts
 		// from queueing for a slot, which would add to it.
-		slack = time.Second
+		slack    = time.Second
+		parallel = 8
 	)
 	w.startTools("alpha", "bravo")
 	for _, tool := range []string{"charlie", "delta", "echo", "foxtrot", "golf"} {
@@ -51,14 +52,15 @@ func TestSoakKill9(t *testing.T) {
 	w.setMode("echo", "crash") // restarts succeed, the job dies two seconds later
 	w.setMode("foxtrot", "crash")
 	args := []string{"--interval", "1s", "--restart-budget", strconv.Itoa(budget), "--restart-window", window.String(),
-		"--backoff-initial", "1s", "--backoff-max", "4s", "--registration-grace", "5s", "--restart-parallel", "8"}
+		"--backoff-initial", "1s", "--backoff-max", "4s", "--registration-grace", "5s", "--restart-parallel", strconv.Itoa(parallel)}
 
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("soak: seed %d, up to %d kills within %s", seed, kills, limit)
 
 	prev := map[string][]time.Time{}
-	var violations, cycles, killed, opened, inFlight int
+	var violations, cycles, killed, opened, inFlight, maxLeak int
+	lastLeak := 0 // attempts recorded minus restarts the webservice started, at the last check
 	violate := func(format string, a ...any) {
 		violations++
 		t.Errorf(format, a...)
@@ -102,6 +104,17 @@ func TestSoakKill9(t *testing.T) {
 				violate("%s: %s has %d attempts within %s from %s (budget %d)", when, tool, n, window, from.Format(time.TimeOnly), budget)
 			}
 		}
+		// Charge only what ran: an attempt is written just before its
+		// command starts, so a kill can leave at most the restarts then
+		// starting charged without a run.
+		leak := 0
+		for tool, at := range prev {
+			leak += len(at) - len(w.restarts()[tool])
+		}
+		if leak-lastLeak > parallel {
+			violate("%s: %d more attempts recorded than restarts started since the last check (restart-parallel %d)", when, leak-lastLeak, parallel)
+		}
+		maxLeak, lastLeak = max(maxLeak, leak-lastLeak), leak
 	}
 	began := time.Now()
 	for killed < kills && time.Since(began) < limit {
@@ -179,10 +192,55 @@ func TestSoakKill9(t *testing.T) {
 		t.Errorf("only %d kills within %s", killed, limit)
 	}
 	summary := fmt.Sprintf("soak: %d SIGKILLs in %s (seed %d; %d of them mid-restart), %d completed cycles, state file opened and checked %d times, %d restarts run, "+
-		"at most %d attempts per tool in a %s window and %d restarts run in any %s (budget %d), %d violations",
-		killed, time.Since(began).Round(time.Second), seed, inFlight, cycles, opened, total, maxAttempts, window, maxRuns, window-slack, budget, violations)
+		"at most %d attempts per tool in a %s window and %d restarts run in any %s (budget %d), at most %d attempts charged without a run at one kill, %d violations",
+		killed, time.Since(began).Round(time.Second), seed, inFlight, cycles, opened, total, maxAttempts, window, maxRuns, window-slack, budget, maxLeak, violations)
 	t.Log(summary)
 	fmt.Println(summary)
+}
+
+// TestSIGTERMMidWaveChargesOnlyWhatRan stops the daemon one second into a
+// wave of 8 restarts that run one at a time: the restart that ran is
+// charged, the seven that never started are not, and their tools are told
+// nothing.
+func TestSIGTERMMidWaveChargesOnlyWhatRan(t *testing.T) {
+	w := newWorld(t)
+	tools := []string{"hotel", "india", "juliet", "kilo", "lima", "mike", "november", "oscar"}
+	for _, tool := range tools {
+		w.manifest(tool, "lighttpd")
+		w.setMode(tool, "hang") // each restart takes until it is killed
+	}
+	d := w.startDaemon("--restart-parallel", "1", "--shutdown-grace", "2s")
+	w.eventually(60*time.Second, "the first restart of the wave to start", func() (bool, string) {
+		n := 0
+		for _, inv := range w.restarts() {
+			n += len(inv)
+		}
+		return n > 0, fmt.Sprintf("%d started", n)
+	})
+	time.Sleep(time.Second)
+	d.stop()
+
+	started, charged := 0, 0
+	for _, tool := range tools {
+		runs, attempts := len(w.restarts()[tool]), len(w.history(tool))
+		started += runs
+		charged += attempts
+		if attempts != runs {
+			t.Errorf("%s: %d attempts recorded, %d restarts started", tool, attempts, runs)
+		}
+		if runs == 0 {
+			if log, err := os.ReadFile(filepath.Join(w.home(tool), "service.log")); err == nil && len(log) > 0 {
+				t.Errorf("%s never restarted but its service.log says:\n%s", tool, log)
+			}
+		}
+	}
+	if started != 1 || charged != 1 {
+		t.Errorf("%d restarts started and %d charged, want the one in flight at SIGTERM", started, charged)
+	}
+	w.eventually(60*time.Second, "no restart command running", func() (bool, string) {
+		left := processes(-1, w.confPath+" --backend=gridengine")
+		return len(left) == 0, fmt.Sprint(left)
+	})
 }
 
 // maxInWindow returns the largest number of times (sorted) within any span
