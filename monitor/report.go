@@ -215,7 +215,7 @@ func (r Report) WriteTable(w io.Writer) error {
 		}
 		next := "-"
 		if !d.NextRestart.IsZero() {
-			next = d.NextRestart.UTC().Format("15:04:05")
+			next = auditTime(d.NextRestart, r.Started)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
 			d.Tool, dash(d.Web), grid, reg, d.Action, d.Attempts, next, d.Reason)
@@ -232,6 +232,17 @@ func (r Report) WriteTable(w io.Writer) error {
 		s["desired"], s[string(ActionNone)], s[string(ActionRestart)], s[string(ActionWait)],
 		s[string(ActionHold)], s[string(ActionGiveUp)], s[string(ActionSkip)])
 	return nil
+}
+
+// auditTime is a time as the audit table shows it (UTC): the time of day
+// when it falls on the day of the report, with the date otherwise — a
+// next restart a year away must not read as later today.
+func auditTime(t, today time.Time) string {
+	t, today = t.UTC(), today.UTC()
+	if t.Year() == today.Year() && t.YearDay() == today.YearDay() {
+		return t.Format(time.TimeOnly)
+	}
+	return t.Format(time.DateTime)
 }
 
 func dash(s string) string {
