@@ -3,6 +3,10 @@ package manifest
 // Manifest is one tool's desired state, read from <home>/service.manifest and
 // checked: the tool name is safe, the account resolved, the file was a regular
 // file owned by the tool, and every field has the right type.
+//
+// A manifest of another backend than BackendGridEngine is reported with its
+// Backend and its other fields as written, unchecked: it is not ours, so it
+// is never refused, and its values must never reach a command.
 type Manifest struct {
 	Tool         string // directory name under the homes root
 	Account      string // <project>.<tool>

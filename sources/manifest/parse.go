@@ -46,18 +46,27 @@ type ParseError struct {
 func (e *ParseError) Error() string { return e.Reason }
 
 // Parse checks the content of the manifest at path (path only names the file
-// in reasons) and returns its fields, or a *ParseError. A web type not in
-// webTypes (the web-types setting) is ReasonUnknownWeb.
+// in reasons) and returns its fields, or a *ParseError.
 //
-// The document must be a single YAML mapping. Anything else — an empty file
-// or one with only comments, a list, a scalar, several documents — is
-// ReasonInvalidYAML, since the file is not a manifest in shape at all;
-// ReasonBadField is kept for a known key whose value has the wrong type.
-// Anchors and aliases are refused outright (ReasonInvalidYAML): webservice
-// never writes them, and refusing them is what keeps an alias bomb from
-// costing anything. A known key with a null value counts as absent, as it
-// does for webservice's own Python reader (dict.get). Unknown keys are
-// tolerated; a known key given twice is ReasonBadField.
+// The backend is judged first: a manifest of another backend (kubernetes)
+// is not ours, so its other values are returned as written, never checked
+// nor refused — on the real platform most web tools run there, with web
+// types (python3.11, buildservice…) and versions that are none of ours to
+// judge. Only what keeps the backend itself from being read is refused:
+// a file that is not a YAML mapping, a backend that is not a string or is
+// given twice.
+//
+// For a gridengine manifest, a web type not in webTypes (the web-types
+// setting) is ReasonUnknownWeb. The document must be a single YAML mapping.
+// Anything else — an empty file or one with only comments, a list, a
+// scalar, several documents — is ReasonInvalidYAML, since the file is not a
+// manifest in shape at all; ReasonBadField is kept for a known key whose
+// value has the wrong type. Anchors and aliases are refused outright
+// (ReasonInvalidYAML): webservice never writes them, and refusing them is
+// what keeps an alias bomb from costing anything. A known key with a null
+// value counts as absent, as it does for webservice's own Python reader
+// (dict.get). Unknown keys are tolerated; a known key given twice is
+// ReasonBadField.
 func Parse(path string, data []byte, webTypes []string) (Fields, error) {
 	f, simple := parseSimple(data)
 	if !simple {
@@ -66,103 +75,138 @@ func Parse(path string, data []byte, webTypes []string) (Fields, error) {
 			return Fields{}, err
 		}
 	}
+	if f.Backend != BackendGridEngine {
+		return f, nil // another backend's: reported as such, never judged
+	}
 	return check(path, f, webTypes)
 }
 
 // parseYAML reads the manifest's keys with the full YAML parser and checks
 // their types; the values themselves are checked by check.
 func parseYAML(path string, data []byte) (Fields, error) {
-	refuse := func(code, format string, args ...any) (Fields, error) {
-		return Fields{}, &ParseError{Code: code, Reason: displayPath(path) + ": " + fmt.Sprintf(format, args...)}
+	root, err := mappingRoot(path, data)
+	if err != nil {
+		return Fields{}, err
 	}
+	return readKeys(path, root)
+}
+
+// mappingRoot parses data into a node tree and returns its root mapping, or
+// refuses a file that is no single, alias-free YAML mapping.
+func mappingRoot(path string, data []byte) (*yaml.Node, error) {
 	if !utf8.Valid(data) {
 		off := invalidUTF8Offset(data)
-		return refuse(ReasonInvalidYAML, "is not valid UTF-8 (byte 0x%02x at offset %d)", data[off], off)
+		return nil, refusal(path, ReasonInvalidYAML, "is not valid UTF-8 (byte 0x%02x at offset %d)", data[off], off)
 	}
 	root, err := decodeSingleDocument(data)
 	if err != nil {
-		return refuse(ReasonInvalidYAML, "is not valid YAML: %v", err)
+		return nil, refusal(path, ReasonInvalidYAML, "is not valid YAML: %v", err)
 	}
 	if root == nil {
-		return refuse(ReasonInvalidYAML, "holds no YAML document, want a mapping of manifest keys")
+		return nil, refusal(path, ReasonInvalidYAML, "holds no YAML document, want a mapping of manifest keys")
 	}
 	if n := findAnchorOrAlias(root); n != nil {
-		return refuse(ReasonInvalidYAML, "uses a YAML anchor or alias (line %d), which manifests never contain", n.Line)
+		return nil, refusal(path, ReasonInvalidYAML, "uses a YAML anchor or alias (line %d), which manifests never contain", n.Line)
 	}
 	if root.Kind != yaml.MappingNode {
-		return refuse(ReasonInvalidYAML, "is a YAML %s, want a mapping of manifest keys", kindName(root))
+		return nil, refusal(path, ReasonInvalidYAML, "is a YAML %s, want a mapping of manifest keys", kindName(root))
 	}
+	return root, nil
+}
 
+// readKeys reads the known keys of the root mapping. A key with a value of
+// the wrong type refuses the manifest only once its backend is known to be
+// ours: the first such refusal, in the file's order, is kept until then.
+func readKeys(path string, root *yaml.Node) (Fields, error) {
 	f := Fields{Backend: DefaultBackend, Release: DefaultRelease}
+	var refused error   // the first bad value, in the file's order
+	backendRead := true // false when the backend cannot be told
 	seen := make(map[string]bool)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
+		if k.Kind != yaml.ScalarNode || !isKnownKey(k.Value) {
 			continue // not one of ours; unknown keys are tolerated
 		}
 		key := k.Value
-		switch key {
-		case "version", "web", "backend", "release", "distribution":
-		default:
-			continue
-		}
+		var err error
 		if seen[key] {
-			return refuse(ReasonBadField, "key %q appears more than once (line %d)", key, k.Line)
+			err = refusal(path, ReasonBadField, "key %q appears more than once (line %d)", key, k.Line)
+		} else if !(v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null") {
+			err = readValue(path, &f, key, v)
 		}
 		seen[key] = true
-		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
-			continue
+		if err != nil && key == "backend" {
+			backendRead = false
 		}
-
-		if key == "version" {
-			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
-				return refuse(ReasonBadField, "key %q must be an integer, not a YAML %s (line %d)", key, kindName(v), v.Line)
-			}
-			var n int
-			if err := v.Decode(&n); err != nil || n < 0 {
-				return refuse(ReasonBadField, "key %q must be a non-negative integer, not %q (line %d)", key, v.Value, v.Line)
-			}
-			f.Version = n
-			continue
-		}
-
-		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-			return refuse(ReasonBadField, "key %q must be a string, not a YAML %s (line %d)", key, kindName(v), v.Line)
-		}
-		switch key {
-		case "web":
-			if v.Value == "" {
-				return refuse(ReasonUnknownWeb, "web type %q is not a known web type (leave the key out for no web service)", v.Value)
-			}
-			f.Web = v.Value
-		case "backend":
-			f.Backend = v.Value
-		case "release":
-			f.Release = v.Value
-		case "distribution":
-			f.Distribution = v.Value
+		if refused == nil {
+			refused = err
 		}
 	}
-
-	// Checked after every key is read, so the version is judged first: a
-	// newer manifest may well use web types or releases we do not know.
+	if backendRead && f.Backend != BackendGridEngine {
+		return f, nil // another backend's values are not ours to refuse
+	}
+	if refused != nil {
+		return Fields{}, refused
+	}
 	return f, nil
+}
+
+func isKnownKey(key string) bool {
+	switch key {
+	case "version", "web", "backend", "release", "distribution":
+		return true
+	}
+	return false
+}
+
+// readValue checks the type of one known key's non-null value and stores
+// it in f.
+func readValue(path string, f *Fields, key string, v *yaml.Node) error {
+	if key == "version" {
+		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+			return refusal(path, ReasonBadField, "key %q must be an integer, not a YAML %s (line %d)", key, kindName(v), v.Line)
+		}
+		var n int
+		if err := v.Decode(&n); err != nil || n < 0 {
+			return refusal(path, ReasonBadField, "key %q must be a non-negative integer, not %q (line %d)", key, v.Value, v.Line)
+		}
+		f.Version = n
+		return nil
+	}
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		return refusal(path, ReasonBadField, "key %q must be a string, not a YAML %s (line %d)", key, kindName(v), v.Line)
+	}
+	switch key {
+	case "web":
+		if v.Value == "" {
+			return refusal(path, ReasonUnknownWeb, "web type %q is not a known web type (leave the key out for no web service)", v.Value)
+		}
+		f.Web = v.Value
+	case "backend":
+		f.Backend = v.Value
+	case "release":
+		f.Release = v.Value
+	case "distribution":
+		f.Distribution = v.Value
+	}
+	return nil
+}
+
+// refusal is a *ParseError whose reason names the file first.
+func refusal(path, code, format string, args ...any) error {
+	return &ParseError{Code: code, Reason: displayPath(path) + ": " + fmt.Sprintf(format, args...)}
 }
 
 // check refuses values no supervisor should act on, whichever parser read
 // them.
 func check(path string, f Fields, webTypes []string) (Fields, error) {
-	refuse := func(code, format string, args ...any) (Fields, error) {
-		return Fields{}, &ParseError{Code: code, Reason: displayPath(path) + ": " + fmt.Sprintf(format, args...)}
-	}
-	if f.Version > MaxVersion {
-		return refuse(ReasonVersion, "manifest version %d is newer than this supervisor understands (%d)", f.Version, MaxVersion)
-	}
-	if f.Web != "" && !slices.Contains(webTypes, f.Web) {
-		return refuse(ReasonUnknownWeb, "web type %q is not a known web type", f.Web)
-	}
-	if !releasePattern.MatchString(f.Release) {
-		return refuse(ReasonBadRelease, "release %q is not a release name (a lowercase letter, then 1 to 31 lowercase letters or digits)", f.Release)
+	switch {
+	case f.Version > MaxVersion:
+		return Fields{}, refusal(path, ReasonVersion, "manifest version %d is newer than this supervisor understands (%d)", f.Version, MaxVersion)
+	case f.Web != "" && !slices.Contains(webTypes, f.Web):
+		return Fields{}, refusal(path, ReasonUnknownWeb, "web type %q is not a known web type", f.Web)
+	case !releasePattern.MatchString(f.Release):
+		return Fields{}, refusal(path, ReasonBadRelease, "release %q is not a release name (a lowercase letter, then 1 to 31 lowercase letters or digits)", f.Release)
 	}
 	return f, nil
 }

@@ -27,6 +27,12 @@ var fixtures = map[string]struct {
 	"valid-quoted-tomcat.yaml":          {fields: Fields{Version: 2, Web: "tomcat", Backend: "gridengine", Release: "bullseye"}},
 	"valid-null-web-is-absent.yaml":     {fields: Fields{Version: 4, Backend: "gridengine", Release: "stretch"}},
 
+	// Another backend's manifest is never judged: its web type, version,
+	// release and badly typed keys are not ours.
+	"valid-kubernetes-as-webservice-writes-it.yaml": {fields: Fields{Version: 4, Web: "python3.11", Backend: "kubernetes", Release: "stretch"}},
+	"valid-kubernetes-values-not-judged.yaml":       {fields: Fields{Version: 9, Web: "buildservice", Backend: "kubernetes", Release: "Jammy 22.04"}},
+	"valid-kubernetes-bad-field-not-judged.yaml":    {fields: Fields{Version: 4, Backend: "kubernetes", Release: "stretch"}},
+
 	"invalid-yaml-syntax.yaml":           {code: ReasonInvalidYAML, reason: "is not valid YAML: yaml: line"},
 	"invalid-yaml-list.yaml":             {code: ReasonInvalidYAML, reason: "is a YAML list, want a mapping"},
 	"invalid-yaml-scalar.yaml":           {code: ReasonInvalidYAML, reason: "is a YAML string, want a mapping"},
@@ -46,6 +52,7 @@ var fixtures = map[string]struct {
 	"bad-field-release-integer.yaml":     {code: ReasonBadField, reason: `key "release" must be a string`},
 	"bad-field-backend-mapping.yaml":     {code: ReasonBadField, reason: `key "backend" must be a string, not a YAML mapping`},
 	"bad-field-duplicate-web.yaml":       {code: ReasonBadField, reason: `key "web" appears more than once (line 4)`},
+	"bad-field-backend-twice.yaml":       {code: ReasonBadField, reason: `key "backend" appears more than once (line 4)`},
 	"bad-release-dotdot.yaml":            {code: ReasonBadRelease, reason: `release "../x" is not a release name`},
 	"bad-release-shell.yaml":             {code: ReasonBadRelease, reason: `release "buster; rm" is not a release name`},
 	"bad-release-uppercase.yaml":         {code: ReasonBadRelease, reason: `release "Buster"`},
@@ -110,6 +117,54 @@ func TestParseWebTypes(t *testing.T) {
 	// None known is none known, not "the default ones".
 	if _, err := Parse("m", data, nil); err == nil || err.(*ParseError).Code != ReasonUnknownWeb {
 		t.Errorf("lighttpd with no web type known: error = %v, want %s", err, ReasonUnknownWeb)
+	}
+}
+
+// TestParseJudgesTheBackendFirst: a manifest of another backend is
+// returned as that backend's, whatever else it holds, by the fast path and
+// the YAML parser alike; only what keeps the backend from being read is
+// refused.
+func TestParseJudgesTheBackendFirst(t *testing.T) {
+	k8s := func(web, release string, version int) Fields {
+		return Fields{Version: version, Web: web, Backend: "kubernetes", Release: release}
+	}
+	tests := []struct {
+		name string
+		data string
+		want Fields
+		code string // refused with it, when set
+	}{
+		{"kubernetes web type, fast path", "backend: kubernetes\nversion: 4\nweb: buildservice\n", k8s("buildservice", "stretch", 4), ""},
+		{"kubernetes web type, YAML path", "backend: kubernetes\nmemory: 512Mi\nweb: python3.11\n", k8s("python3.11", "stretch", 0), ""},
+		{"backend after the web type", "web: php7.4\nbackend: kubernetes\n", k8s("php7.4", "stretch", 0), ""},
+		{"newer version", "backend: kubernetes\nversion: 5\nweb: node18\n", k8s("node18", "stretch", 5), ""},
+		{"release not ours", "backend: kubernetes\nrelease: Jammy\nweb: node18\n", k8s("node18", "Jammy", 0), ""},
+		{"empty web type", "backend: kubernetes\nweb: ''\n", k8s("", "stretch", 0), ""},
+		{"badly typed version", "backend: kubernetes\nversion: four\nweb: node18\n", k8s("node18", "stretch", 0), ""},
+		{"any other backend", "backend: nomad\nweb: whatever\n", Fields{Web: "whatever", Backend: "nomad", Release: "stretch"}, ""},
+		{"backend given twice", "backend: kubernetes\nbackend: kubernetes\nweb: node18\n", Fields{}, ReasonBadField},
+		{"backend not a string", "backend: [kubernetes]\nweb: node18\n", Fields{}, ReasonBadField},
+		{"not a mapping", "- backend: kubernetes\n", Fields{}, ReasonInvalidYAML},
+		{"gridengine is still judged", "backend: gridengine\nweb: python3.11\n", Fields{}, ReasonUnknownWeb},
+		{"absent backend is gridengine", "web: python3.11\n", Fields{}, ReasonUnknownWeb},
+	}
+	webTypes := config.Defaults().WebTypes
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse("m", []byte(tt.data), webTypes)
+			if tt.code != "" {
+				if pe, ok := err.(*ParseError); !ok || pe.Code != tt.code {
+					t.Fatalf("error = %v, want code %s", err, tt.code)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+			if full, err := parseYAML("m", []byte(tt.data)); err != nil || full != tt.want {
+				t.Errorf("YAML path: got %+v, %v; want %+v", full, err, tt.want)
+			}
+		})
 	}
 }
 
@@ -188,6 +243,9 @@ func FuzzParseManifest(f *testing.F) {
 				t.Fatalf("refused manifest returned fields %+v", got)
 			}
 			return
+		}
+		if got.Backend != BackendGridEngine {
+			return // another backend's values are never judged
 		}
 		if got.Web != "" && !slices.Contains(webTypes, got.Web) {
 			t.Fatalf("accepted unknown web type %q", got.Web)

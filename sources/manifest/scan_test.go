@@ -241,6 +241,25 @@ func TestScan(t *testing.T) {
 	}
 }
 
+// TestScanOtherBackendIsNeverSkipped: a manifest exactly as webservice
+// writes it for Kubernetes is reported as that backend's manifest (the
+// planner skips it without a word to the tool), never as a Skipped one.
+func TestScanOtherBackendIsNeverSkipped(t *testing.T) {
+	h := newHomes(t)
+	h.manifest("amber", fixture(t, "valid-kubernetes-as-webservice-writes-it.yaml"))
+	h.manifest("bramble", fixture(t, "valid-kubernetes-values-not-judged.yaml"))
+	got, err := h.scanner().Scan(context.Background())
+	mustDo(t, err)
+	if len(got.Skipped) != 0 || len(got.Manifests) != 2 {
+		t.Fatalf("got %+v, want two manifests and nothing skipped", got)
+	}
+	want := Manifest{Tool: "amber", Account: "tools.amber", UID: os.Getuid(), GID: os.Getgid(),
+		Home: filepath.Join(h.root, "amber"), Version: 4, Web: "python3.11", Backend: "kubernetes", Release: "stretch"}
+	if got.Manifests[0] != want {
+		t.Errorf("got %+v, want %+v", got.Manifests[0], want)
+	}
+}
+
 func TestScanRootNotListable(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	mustDo(t, os.WriteFile(file, nil, 0o644))
