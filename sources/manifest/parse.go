@@ -57,11 +57,12 @@ func (e *ParseError) Error() string { return e.Reason }
 // given twice.
 //
 // For a gridengine manifest, a web type not in webTypes (the web-types
-// setting) is ReasonUnknownWeb. The document must be a single YAML mapping.
-// Anything else — an empty file or one with only comments, a list, a
-// scalar, several documents — is ReasonInvalidYAML, since the file is not a
-// manifest in shape at all; ReasonBadField is kept for a known key whose
-// value has the wrong type. Anchors and aliases are refused outright
+// setting) is ReasonUnknownWeb. An empty file, or one with only comments,
+// asks for no web service (webservice stop leaves little more, and emptying
+// the file says the same). Otherwise the document must be a single YAML
+// mapping. Anything else — a list, a scalar, several documents — is
+// ReasonInvalidYAML, since the file is not a manifest in shape at all;
+// ReasonBadField is kept for a known key whose value has the wrong type. Anchors and aliases are refused outright
 // (ReasonInvalidYAML): webservice never writes them, and refusing them is
 // what keeps an alias bomb from costing anything. A known key with a null
 // value counts as absent, as it does for webservice's own Python reader
@@ -88,11 +89,15 @@ func parseYAML(path string, data []byte) (Fields, error) {
 	if err != nil {
 		return Fields{}, err
 	}
+	if root == nil {
+		return Fields{Backend: DefaultBackend, Release: DefaultRelease}, nil
+	}
 	return readKeys(path, root)
 }
 
-// mappingRoot parses data into a node tree and returns its root mapping, or
-// refuses a file that is no single, alias-free YAML mapping.
+// mappingRoot parses data into a node tree and returns its root mapping, nil
+// for a file without a document (empty, or only comments), or refuses a file
+// that is no single, alias-free YAML mapping.
 func mappingRoot(path string, data []byte) (*yaml.Node, error) {
 	if !utf8.Valid(data) {
 		off := invalidUTF8Offset(data)
@@ -103,7 +108,7 @@ func mappingRoot(path string, data []byte) (*yaml.Node, error) {
 		return nil, refusal(path, ReasonInvalidYAML, "is not valid YAML: %v", err)
 	}
 	if root == nil {
-		return nil, refusal(path, ReasonInvalidYAML, "holds no YAML document, want a mapping of manifest keys")
+		return nil, nil
 	}
 	if n := findAnchorOrAlias(root); n != nil {
 		return nil, refusal(path, ReasonInvalidYAML, "uses a YAML anchor or alias (line %d), which manifests never contain", n.Line)

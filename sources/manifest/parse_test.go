@@ -27,6 +27,10 @@ var fixtures = map[string]struct {
 	"valid-quoted-tomcat.yaml":          {fields: Fields{Version: 2, Web: "tomcat", Backend: "gridengine", Release: "bullseye"}},
 	"valid-null-web-is-absent.yaml":     {fields: Fields{Version: 4, Backend: "gridengine", Release: "stretch"}},
 
+	// No document at all is no web service, as after webservice stop.
+	"valid-only-comments-no-web-service.yaml": {fields: Fields{Backend: "gridengine", Release: "stretch"}},
+	"valid-empty-file-no-web-service.yaml":    {fields: Fields{Backend: "gridengine", Release: "stretch"}},
+
 	// Another backend's manifest is never judged: its web type, version,
 	// release and badly typed keys are not ours.
 	"valid-kubernetes-as-webservice-writes-it.yaml": {fields: Fields{Version: 4, Web: "python3.11", Backend: "kubernetes", Release: "stretch"}},
@@ -36,7 +40,6 @@ var fixtures = map[string]struct {
 	"invalid-yaml-syntax.yaml":           {code: ReasonInvalidYAML, reason: "is not valid YAML: yaml: line"},
 	"invalid-yaml-list.yaml":             {code: ReasonInvalidYAML, reason: "is a YAML list, want a mapping"},
 	"invalid-yaml-scalar.yaml":           {code: ReasonInvalidYAML, reason: "is a YAML string, want a mapping"},
-	"invalid-yaml-only-comments.yaml":    {code: ReasonInvalidYAML, reason: "holds no YAML document"},
 	"invalid-yaml-non-utf8.yaml":         {code: ReasonInvalidYAML, reason: "is not valid UTF-8 (byte 0xff at offset 106)"},
 	"invalid-yaml-two-documents.yaml":    {code: ReasonInvalidYAML, reason: "more than one YAML document"},
 	"invalid-yaml-anchor-and-alias.yaml": {code: ReasonInvalidYAML, reason: "anchor or alias (line 3)"},
@@ -163,6 +166,47 @@ func TestParseJudgesTheBackendFirst(t *testing.T) {
 			}
 			if full, err := parseYAML("m", []byte(tt.data)); err != nil || full != tt.want {
 				t.Errorf("YAML path: got %+v, %v; want %+v", full, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseNoDocumentIsNoWebService: a file without a YAML document (empty,
+// blank lines, comments) asks for no web service, by either path; an
+// explicit document that is not a mapping is still refused.
+func TestParseNoDocumentIsNoWebService(t *testing.T) {
+	none := Fields{Backend: "gridengine", Release: "stretch"}
+	tests := []struct {
+		name string
+		data string
+		code string // refused with it, when set
+	}{
+		{"empty", "", ""},
+		{"one newline", "\n", ""},
+		{"blank lines", "\n\n\n", ""},
+		{"spaces", "   \n  \n", ""},
+		{"comments", "# This file is used by Toolforge infrastructure.\n# Please do not edit manually at this time.\n", ""},
+		{"comments without final newline", "# stopped", ""},
+		{"indented comment", "  # stopped\n", ""},
+		{"non-ASCII comment", "# arrêté\n", ""},
+		{"explicit null document", "---\n", ReasonInvalidYAML},
+		{"explicit null", "null\n", ReasonInvalidYAML},
+		{"empty list", "[]\n", ReasonInvalidYAML},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse("m", []byte(tt.data), config.Defaults().WebTypes)
+			if tt.code != "" {
+				if pe, ok := err.(*ParseError); !ok || pe.Code != tt.code {
+					t.Fatalf("error = %v, want code %s", err, tt.code)
+				}
+				return
+			}
+			if err != nil || got != none {
+				t.Fatalf("got %+v, %v; want %+v", got, err, none)
+			}
+			if full, err := parseYAML("m", []byte(tt.data)); err != nil || full != none {
+				t.Errorf("YAML path: got %+v, %v; want %+v", full, err, none)
 			}
 		})
 	}

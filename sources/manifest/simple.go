@@ -13,7 +13,6 @@ import "bytes"
 func parseSimple(data []byte) (f Fields, ok bool) {
 	f = Fields{Backend: DefaultBackend, Release: DefaultRelease}
 	var seen [5]bool
-	keys := 0
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -43,7 +42,6 @@ func parseSimple(data []byte) (f Fields, ok bool) {
 		if !isPlainWord(value) {
 			return Fields{}, false
 		}
-		keys++
 		slot := -1
 		switch string(line[:colon]) {
 		case "version":
@@ -69,8 +67,8 @@ func parseSimple(data []byte) (f Fields, ok bool) {
 			seen[slot] = true
 		}
 	}
-	// Comments alone are no mapping: the full parser says what they are.
-	return f, keys > 0
+	// Comments alone (or nothing at all) ask for no web service.
+	return f, true
 }
 
 // maxPlainWord is the longest key or value the fast path reads; no word
