@@ -47,19 +47,20 @@ type Scan struct {
 
 // Reason codes for Skipped.Code. Stable: they label metrics and alerts.
 const (
-	ReasonBadName      = "bad-name"
-	ReasonNoAccount    = "no-account"
-	ReasonLowUID       = "low-uid"
-	ReasonSymlink      = "symlink"
-	ReasonNotRegular   = "not-regular-file"
-	ReasonWrongOwner   = "wrong-owner"
-	ReasonTooLarge     = "too-large"
-	ReasonInvalidYAML  = "invalid-yaml"
-	ReasonBadField     = "bad-field"
-	ReasonUnknownWeb   = "unknown-web-type"
-	ReasonBadRelease   = "bad-release"
-	ReasonVersion      = "unsupported-version"
-	ReasonReadError    = "read-error"
-	ReasonLookupFailed = "account-lookup-failed"
-	ReasonTimeout      = "timeout"
+	ReasonBadName       = "bad-name"
+	ReasonNoAccount     = "no-account"
+	ReasonLowUID        = "low-uid"
+	ReasonSymlink       = "symlink"        // the manifest is a symbolic link
+	ReasonSymlinkedHome = "symlinked-home" // the home is a symbolic link holding or pointing at a manifest
+	ReasonNotRegular    = "not-regular-file"
+	ReasonWrongOwner    = "wrong-owner"
+	ReasonTooLarge      = "too-large"
+	ReasonInvalidYAML   = "invalid-yaml"
+	ReasonBadField      = "bad-field"
+	ReasonUnknownWeb    = "unknown-web-type"
+	ReasonBadRelease    = "bad-release"
+	ReasonVersion       = "unsupported-version"
+	ReasonReadError     = "read-error"
+	ReasonLookupFailed  = "account-lookup-failed"
+	ReasonTimeout       = "timeout"
 )

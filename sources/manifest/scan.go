@@ -88,7 +88,9 @@ func (s *Scanner) rememberParse(tool string, st *unix.Stat_t, f Fields, err erro
 
 // Scan checks every home under Root and returns the manifests that passed
 // and the ones refused, both sorted by tool name. Homes without a manifest
-// are not reported. The only error is failing to list Root (or a Scanner
+// are not reported; a hidden directory or a symbolic link under Root that
+// holds one is reported as Skipped (never read), so that every manifest is
+// accounted for. The only error is failing to list Root (or a Scanner
 // without Project or Accounts): one bad home never fails the scan.
 //
 // When the scan deadline passes, every home not yet checked is reported as
@@ -196,8 +198,10 @@ func (s *Scanner) checkHomes(ctx context.Context, names []string) Scan {
 	return out
 }
 
-// listHomes returns the names of the directories under Root, leaving out
-// dot entries and anything that is not a directory (symlinks included).
+// listHomes returns the names of the directories and symbolic links under
+// Root — hidden ones (a name starting with '.') included, so that a
+// manifest in one is accounted for — leaving out plain files and the like,
+// which are no homes.
 func (s *Scanner) listHomes(ctx context.Context) ([]string, error) {
 	type listing struct {
 		entries []os.DirEntry
@@ -221,10 +225,9 @@ func (s *Scanner) listHomes(ctx context.Context) ([]string, error) {
 	}
 	var names []string
 	for _, e := range l.entries {
-		if strings.HasPrefix(e.Name(), ".") || !e.IsDir() {
-			continue
+		if e.IsDir() || e.Type()&os.ModeSymlink != 0 {
+			names = append(names, e.Name())
 		}
-		names = append(names, e.Name())
 	}
 	return names, nil
 }
@@ -241,10 +244,10 @@ func (s *Scanner) checkHome(ctx context.Context, tool string) (*Manifest, *Skipp
 
 	dirfd, err := safeopen.OpenHome(home)
 	switch {
-	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
-		// Removed or replaced by a non-directory since Root was listed:
-		// not a home any more.
-		return nil, nil
+	case errors.Is(err, unix.ENOENT):
+		return nil, nil // removed since Root was listed
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+		return nil, linkedHome(tool, home, path)
 	case err != nil:
 		return nil, skip(ReasonReadError, "the home %s could not be opened, so whether it has a manifest is unknown: %v", displayPath(home), err)
 	}
@@ -260,6 +263,9 @@ func (s *Scanner) checkHome(ctx context.Context, tool string) (*Manifest, *Skipp
 	homeStatErr := unix.Fstat(dirfd, &homeStat)
 	unix.Close(dirfd)
 
+	if strings.HasPrefix(tool, ".") {
+		return nil, skip(ReasonBadName, "the directory %s is hidden (its name starts with '.'), so it is no tool's home and its manifest is not read", displayPath(home))
+	}
 	if !toolNamePattern.MatchString(tool) {
 		return nil, skip(ReasonBadName, "tool name %q is not a safe name (1 to 64 lowercase letters, digits, '-', '_' or '.', not starting with '.')", tool)
 	}
@@ -282,6 +288,28 @@ func (s *Scanner) checkHome(ctx context.Context, tool string) (*Manifest, *Skipp
 		return nil, m.openRefusal(openErr)
 	}
 	return s.checkManifest(ctx, m, fd)
+}
+
+// linkedHome accounts for a home that is a symbolic link, when it holds a
+// manifest or points at one: the link is never followed to read it, but the
+// tool it may stand for is reported rather than silently left out. Nothing
+// is opened: the manifest's presence is all that is looked at. A home
+// replaced by a file since Root was listed, or a link to a directory
+// without a manifest (or to nothing), is no home with a manifest: nil.
+func linkedHome(tool, home, path string) *Skipped {
+	target, err := os.Readlink(home)
+	if err != nil {
+		return nil // not a symbolic link: replaced by a file since Root was listed
+	}
+	var st unix.Stat_t
+	holds := unix.Fstatat(unix.AT_FDCWD, path, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+	if !holds && filepath.Base(target) != FileName {
+		return nil
+	}
+	// No Account: whose link this is, is not known.
+	return &Skipped{Tool: tool, Home: home, Path: path, Code: ReasonSymlinkedHome,
+		Reason: displayPath(path) + ": " + fmt.Sprintf("the home %s is a symbolic link (to %s); homes are never followed, so its manifest is not read",
+			displayPath(home), strconv.Quote(target))}
 }
 
 // toolManifest is a manifest whose tool account is known, so a refusal of

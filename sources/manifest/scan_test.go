@@ -140,8 +140,10 @@ func TestScan(t *testing.T) {
 
 	h.home("no-manifest")
 	h.manifest(".hidden", valid)
+	want[".hidden"] = ReasonBadName
 	mustDo(t, os.WriteFile(filepath.Join(h.root, "plain-file"), valid, 0o644))
 	mustDo(t, os.Symlink("valid-lighttpd-buster", filepath.Join(h.root, "symlinked-home")))
+	want["symlinked-home"] = ReasonSymlinkedHome
 
 	mustDo(t, os.Mkdir(filepath.Join(h.root, "no-account-tool"), 0o755))
 	mustDo(t, os.WriteFile(filepath.Join(h.root, "no-account-tool", FileName), valid, 0o644))
@@ -194,7 +196,7 @@ func TestScan(t *testing.T) {
 		if strings.ContainsAny(sk.Reason, "\n\t") {
 			t.Errorf("%q: reason %q carries control characters raw", sk.Tool, sk.Reason)
 		}
-		wantAccount := sk.Code != ReasonBadName && sk.Code != ReasonNoAccount && sk.Tool != "home-not-owned"
+		wantAccount := sk.Code != ReasonBadName && sk.Code != ReasonNoAccount && sk.Code != ReasonSymlinkedHome && sk.Tool != "home-not-owned"
 		if (sk.Account != nil) != wantAccount {
 			t.Errorf("%q (%s): Account = %+v, want set: %v", sk.Tool, sk.Code, sk.Account, wantAccount)
 		}
@@ -257,6 +259,96 @@ func TestScanOtherBackendIsNeverSkipped(t *testing.T) {
 		Home: filepath.Join(h.root, "amber"), Version: 4, Web: "python3.11", Backend: "kubernetes", Release: "stretch"}
 	if got.Manifests[0] != want {
 		t.Errorf("got %+v, want %+v", got.Manifests[0], want)
+	}
+}
+
+// TestScanAccountsForEveryHome: a manifest in a hidden directory, or in a
+// home that is a symbolic link (or that the link points at), is reported
+// with its reason and the path, without an account to tell (whose it is is
+// not known); a hidden directory or a link without a manifest is no home
+// with a manifest, and is not reported.
+func TestScanAccountsForEveryHome(t *testing.T) {
+	valid := fixture(t, "valid-lighttpd-buster.yaml")
+	tests := []struct {
+		name   string
+		tool   string // the entry under the root
+		build  func(t *testing.T, root, elsewhere string)
+		code   string // "" when not reported
+		reason string // substring of the reason, after the manifest path
+	}{
+		{"hidden directory with a manifest", ".hidden", func(t *testing.T, root, _ string) {
+			mustDo(t, os.Mkdir(filepath.Join(root, ".hidden"), 0o755))
+			mustDo(t, os.WriteFile(filepath.Join(root, ".hidden", FileName), valid, 0o644))
+		}, ReasonBadName, "the directory " + "ROOT/.hidden is hidden (its name starts with '.')"},
+		{"hidden directory with a symlinked manifest", ".linked", func(t *testing.T, root, _ string) {
+			mustDo(t, os.Mkdir(filepath.Join(root, ".linked"), 0o755))
+			mustDo(t, os.Symlink("/etc/passwd", filepath.Join(root, ".linked", FileName)))
+		}, ReasonBadName, "is hidden"},
+		{"hidden directory without a manifest", ".cache", func(t *testing.T, root, _ string) {
+			mustDo(t, os.Mkdir(filepath.Join(root, ".cache"), 0o755))
+		}, "", ""},
+		{"home linked to a directory with a manifest", "foo", func(t *testing.T, root, elsewhere string) {
+			mustDo(t, os.WriteFile(filepath.Join(elsewhere, FileName), valid, 0o644))
+			mustDo(t, os.Symlink(elsewhere, filepath.Join(root, "foo")))
+		}, ReasonSymlinkedHome, "the home ROOT/foo is a symbolic link (to \"ELSEWHERE\"); homes are never followed"},
+		{"home linked to a symlinked manifest", "foo", func(t *testing.T, root, elsewhere string) {
+			mustDo(t, os.Symlink("/etc/passwd", filepath.Join(elsewhere, FileName)))
+			mustDo(t, os.Symlink(elsewhere, filepath.Join(root, "foo")))
+		}, ReasonSymlinkedHome, "is a symbolic link"},
+		{"home linked to a manifest", "foo", func(t *testing.T, root, elsewhere string) {
+			mustDo(t, os.WriteFile(filepath.Join(elsewhere, FileName), valid, 0o644))
+			mustDo(t, os.Symlink(filepath.Join(elsewhere, FileName), filepath.Join(root, "foo")))
+		}, ReasonSymlinkedHome, "(to \"ELSEWHERE/service.manifest\")"},
+		{"hidden link to a directory with a manifest", ".foo", func(t *testing.T, root, elsewhere string) {
+			mustDo(t, os.WriteFile(filepath.Join(elsewhere, FileName), valid, 0o644))
+			mustDo(t, os.Symlink(elsewhere, filepath.Join(root, ".foo")))
+		}, ReasonSymlinkedHome, "is a symbolic link"},
+		{"home linked to a directory without a manifest", "foo", func(t *testing.T, root, elsewhere string) {
+			mustDo(t, os.Symlink(elsewhere, filepath.Join(root, "foo")))
+		}, "", ""},
+		{"dangling link", "foo", func(t *testing.T, root, _ string) {
+			mustDo(t, os.Symlink("does-not-exist", filepath.Join(root, "foo")))
+		}, "", ""},
+		{"looping link", "foo", func(t *testing.T, root, _ string) {
+			mustDo(t, os.Symlink("foo", filepath.Join(root, "foo")))
+		}, "", ""},
+		{"plain file", "foo", func(t *testing.T, root, _ string) {
+			mustDo(t, os.WriteFile(filepath.Join(root, "foo"), valid, 0o644))
+		}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHomes(t)
+			elsewhere := t.TempDir()
+			tt.build(t, h.root, elsewhere)
+			h.account(tt.tool)
+			got, err := h.scanner().Scan(context.Background())
+			mustDo(t, err)
+			if len(got.Manifests) != 0 {
+				t.Errorf("manifests %+v, want none", got.Manifests)
+			}
+			if tt.code == "" {
+				if len(got.Skipped) != 0 {
+					t.Errorf("skipped %+v, want nothing reported", got.Skipped)
+				}
+				return
+			}
+			if len(got.Skipped) != 1 {
+				t.Fatalf("skipped %+v, want one", got.Skipped)
+			}
+			sk := got.Skipped[0]
+			path := filepath.Join(h.root, tt.tool, FileName)
+			reason := strings.NewReplacer("ROOT", h.root, "ELSEWHERE", elsewhere).Replace(tt.reason)
+			if sk.Tool != tt.tool || sk.Code != tt.code || sk.Path != path || sk.Home != filepath.Join(h.root, tt.tool) {
+				t.Errorf("got %+v, want tool %q, code %s, path %s", sk, tt.tool, tt.code, path)
+			}
+			if !strings.HasPrefix(sk.Reason, path+": ") || !strings.Contains(sk.Reason, reason) {
+				t.Errorf("reason %q, want it to start with %s and contain %q", sk.Reason, path, reason)
+			}
+			if sk.Account != nil {
+				t.Errorf("account %+v, want none: the home's owner is not verified", sk.Account)
+			}
+		})
 	}
 }
 
