@@ -1,6 +1,8 @@
 package proxy
 
-// Registration is one tool's entry in the proxy's /list.
+// Registration is one tool's entry in the proxy's /list: of all it holds,
+// only what the plan needs. Status is at most 64 bytes (plus a "…" marking
+// a cut one), and valid UTF-8; it may hold any other character.
 type Registration struct {
 	Status string `json:"status"`
 }
@@ -15,4 +17,7 @@ type Snapshot struct {
 	Enabled bool
 	// Registrations is keyed by tool name.
 	Registrations map[string]Registration
+	// Dropped counts the registrations left out of Registrations because
+	// their key is longer than any tool's name can be (255 bytes).
+	Dropped int
 }

@@ -11,7 +11,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -104,7 +103,7 @@ func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 
-	regs, err := s.fetchList(ctx, url, maxListBody)
+	l, err := s.fetchList(ctx, url, maxListBody)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			// Timeouts surface from net/http as assorted read errors; say plainly which deadline passed.
@@ -112,10 +111,10 @@ func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
 		}
 		return Snapshot{}, fmt.Errorf("fetching proxy list from %s: %w", url, err)
 	}
-	return Snapshot{Proxy: host, Enabled: true, Registrations: regs}, nil
+	return Snapshot{Proxy: host, Enabled: true, Registrations: l.regs, Dropped: l.dropped}, nil
 }
 
-func (s *Source) fetchList(ctx context.Context, url string, maxBody int64) (map[string]Registration, error) {
+func (s *Source) fetchList(ctx context.Context, url string, maxBody int64) (list, error) {
 	httpClient := s.HTTPClient
 	if httpClient == nil {
 		httpClient = newHTTPClient()
@@ -123,25 +122,21 @@ func (s *Source) fetchList(ctx context.Context, url string, maxBody int64) (map[
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("building request: %w", err)
+		return list{}, fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 
 	resp, attempts, err := retryhttp.Do(httpClient, req, s.Retries)
 	if err != nil {
-		return nil, fmt.Errorf("after %d attempt(s): %w", attempts, err)
+		return list{}, fmt.Errorf("after %d attempt(s): %w", attempts, err)
 	}
 	defer resp.Body.Close()
 
 	if resp.StatusCode != http.StatusOK {
 		prefix, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyPrefix))
-		return nil, fmt.Errorf("HTTP status %s after %d attempt(s), body starts %q", resp.Status, attempts, prefix)
+		return list{}, fmt.Errorf("HTTP status %s after %d attempt(s), body starts %q", resp.Status, attempts, prefix)
 	}
-	regs, err := decodeList(resp.Body, maxBody)
-	if err != nil {
-		return nil, err
-	}
-	return regs, nil
+	return decodeList(resp.Body, maxBody)
 }
 
 // newHTTPClient builds a client for one Fetch. It ignores HTTP_PROXY and
@@ -206,115 +201,4 @@ func validProxyHost(host string) bool {
 		}
 	}
 	return true
-}
-
-// decodeList parses a /list body: one JSON object mapping tool names to
-// objects with at least a "status". It reads at most maxBody bytes and
-// refuses everything else (empty body, a non-object, a non-object value,
-// trailing data) rather than guess.
-func decodeList(r io.Reader, maxBody int64) (map[string]Registration, error) {
-	counted := &countingReader{r: io.LimitReader(r, maxBody+1)}
-	regs, err := decodeObject(json.NewDecoder(counted))
-	if counted.n > maxBody {
-		// Checked first: a body cut at the cap also fails to parse, and the
-		// size is the real reason.
-		return nil, fmt.Errorf("body larger than %d bytes", maxBody)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return regs, nil
-}
-
-func decodeObject(dec *json.Decoder) (map[string]Registration, error) {
-	tok, err := dec.Token()
-	if errors.Is(err, io.EOF) {
-		return nil, errors.New("empty body, expected a JSON object")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("decoding JSON: %w", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, fmt.Errorf("body is %s, expected a JSON object keyed by tool name", describeToken(tok))
-	}
-	regs := make(map[string]Registration)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("decoding JSON: %w", err)
-		}
-		tool, ok := tok.(string)
-		if !ok {
-			return nil, fmt.Errorf("decoding JSON: unexpected key token %v", tok)
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("decoding JSON value of tool %q: %w", tool, err)
-		}
-		if len(raw) == 0 || raw[0] != '{' {
-			return nil, fmt.Errorf("value of tool %q is %s, expected an object like {\"status\": \"active\"}", tool, describeRaw(raw))
-		}
-		var reg Registration
-		if err := json.Unmarshal(raw, &reg); err != nil {
-			return nil, fmt.Errorf("decoding value of tool %q: %w", tool, err)
-		}
-		regs[tool] = reg
-	}
-	if _, err := dec.Token(); err != nil { // the closing '}'
-		return nil, fmt.Errorf("decoding JSON: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err == nil {
-			return nil, errors.New("decoding JSON: trailing data after the object")
-		}
-		return nil, fmt.Errorf("decoding JSON after the object: %w", err)
-	}
-	return regs, nil
-}
-
-func describeToken(tok json.Token) string {
-	switch v := tok.(type) {
-	case json.Delim:
-		if v == '[' {
-			return "a JSON array"
-		}
-		return fmt.Sprintf("%q", string(v))
-	case nil:
-		return "JSON null"
-	case string:
-		return "a JSON string"
-	case bool:
-		return "a JSON boolean"
-	case float64, json.Number:
-		return "a JSON number"
-	}
-	return fmt.Sprintf("%T", tok)
-}
-
-func describeRaw(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return "empty"
-	}
-	switch raw[0] {
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 'n':
-		return "null"
-	case 't', 'f':
-		return "a boolean"
-	}
-	return "a number"
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
