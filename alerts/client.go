@@ -1,7 +1,6 @@
 package alerts
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,12 +15,14 @@ import (
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 
 	"webservicemonitor/internal/retryhttp"
+	"webservicemonitor/internal/sanitize"
 )
 
 // Client pushes alerts to one Alertmanager.
 type Client struct {
-	// Name identifies the Alertmanager in logs and metrics: its URL
-	// without credentials.
+	// Name identifies the Alertmanager in logs, errors and the
+	// alertmanager metric label: its URL as sanitize.URL shows it, without
+	// credentials or query values.
 	Name    string
 	url     string // .../api/v2/alerts
 	timeout time.Duration
@@ -38,6 +39,8 @@ const (
 	// errorBodyShown is how much of a refusal's body goes into the error:
 	// enough for Alertmanager's complaint, not enough to flood a log line.
 	errorBodyShown = 256
+	// statusShown bounds the status line quoted in an error.
+	statusShown = 64
 	// drainedBody is how much of an accepted push's answer is read so the
 	// connection can be reused; Alertmanager answers with next to nothing.
 	drainedBody = 64 << 10
@@ -56,15 +59,14 @@ const (
 func NewClient(base string, timeout time.Duration, retries int) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("alertmanager URL %q is not an http(s) URL", base)
+		return nil, fmt.Errorf("alertmanager URL %q is not an http(s) URL", sanitize.URL(base))
 	}
+	name := sanitize.URL(u.String())
 	if timeout <= 0 {
-		return nil, fmt.Errorf("alertmanager %s: the push deadline must be greater than 0, got %s", u.Redacted(), timeout)
+		return nil, fmt.Errorf("alertmanager %s: the push deadline must be greater than 0, got %s", name, timeout)
 	}
-	name := *u
-	name.User = nil
 	return &Client{
-		Name:    name.String(),
+		Name:    name,
 		url:     u.JoinPath("api", "v2", "alerts").String(),
 		timeout: timeout,
 		retries: retries,
@@ -104,9 +106,10 @@ func (c *Client) Post(ctx context.Context, alerts []Alert) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
+		// What the server says reaches logs and alerts: one line, bounded.
 		prefix, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyShown))
 		return fmt.Errorf("pushing %d alert(s) to Alertmanager %s: HTTP status %s after %d attempt(s): %s",
-			len(alerts), c.Name, resp.Status, attempts, bytes.TrimSpace(prefix))
+			len(alerts), c.Name, sanitize.Text(resp.Status, statusShown), attempts, sanitize.Text(string(prefix), errorBodyShown))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainedBody)) // lets the connection be reused
 	return nil

@@ -1,9 +1,12 @@
 package alerts
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -150,6 +153,102 @@ func TestClientNameHidesCredentials(t *testing.T) {
 	if _, err := NewClient("am.example:9093", time.Second, 0); err == nil {
 		t.Error("a URL without scheme was accepted")
 	}
+}
+
+// TestClientHidesURLSecrets: the query values and credentials of the
+// configured URL reach neither the name (the alertmanager metric label and
+// every log line) nor an error, while the request still carries them.
+func TestClientHidesURLSecrets(t *testing.T) {
+	var gotQuery atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotQuery.Store(r.URL.RawQuery)
+		http.Error(w, "no", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL+"/?token=secret-token", time.Second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := srv.URL + "/?token=xxxxx"; c.Name != want {
+		t.Errorf("name %q, want %q", c.Name, want)
+	}
+	err = c.Post(context.Background(), []Alert{alert("echo", t0.Add(time.Hour))})
+	if q, _ := gotQuery.Load().(string); q != "token=secret-token" {
+		t.Errorf("Alertmanager got query %q, want the configured one", q)
+	}
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("refusal %v, want one without the token", err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	c, err = NewClient("http://user:secret-password@"+refused+"/?token=secret-token", time.Second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Post(context.Background(), []Alert{alert("echo", t0.Add(time.Hour))})
+	if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("error %v, want connection refused without the password or the token", err)
+	}
+	for _, bad := range []string{"am.example:9093/?token=secret-token", "user:secret-password@am.example"} {
+		if _, err := NewClient(bad, time.Second, 0); err == nil || strings.Contains(err.Error(), "secret") {
+			t.Errorf("NewClient(%q): error %v, want a refusal without the secret", bad, err)
+		}
+	}
+}
+
+// TestClientRefusalIsOneSafeLine: what a broken or hostile server answers
+// (its status line, the start of its body) reaches the error as one line
+// without control characters, escape sequences or bidi controls.
+func TestClientRefusalIsOneSafeLine(t *testing.T) {
+	addr := rawServer(t, "400 Bad\x1b[31m Request", "no\n{\"level\":\"error\"}\x1b]0;owned\x07\u202eevil\x00!")
+	c, err := NewClient("http://"+addr, time.Second, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Post(context.Background(), []Alert{alert("echo", t0.Add(time.Hour))})
+	if err == nil {
+		t.Fatal("Post succeeded against a refusal")
+	}
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\n\r\x1b\x07\x00\u202e") {
+		t.Errorf("error %q carries control characters", msg)
+	}
+	if want := `HTTP status 400 Bad Request after 1 attempt(s): no {"level":"error"}evil!`; !strings.Contains(msg, want) {
+		t.Errorf("error %q, want it to contain %q", msg, want)
+	}
+}
+
+// rawServer answers every request with status and body, as written.
+func rawServer(t *testing.T, status, body string) string {
+	response := fmt.Sprintf("HTTP/1.1 %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", status, len(body), body)
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				req, err := http.ReadRequest(bufio.NewReader(conn))
+				if err == nil {
+					_, _ = io.Copy(io.Discard, req.Body)
+					_, _ = io.WriteString(conn, response)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // TestClientRefusesZeroTimeout: no deadline is never "the default deadline",

@@ -26,6 +26,8 @@ import (
 
 	shellquote "github.com/kballard/go-shellquote"
 	"go.yaml.in/yaml/v3"
+
+	"webservicemonitor/internal/sanitize"
 )
 
 // Config is the supervisor's whole configuration.
@@ -152,7 +154,7 @@ func sourceKeys() []key {
 		{"active-proxy-file", "/etc/active-proxy", "file naming the active front proxy (empty file: registration checks off)", requiredPath(func(c *Config) *string { return &c.ActiveProxyFile }), true},
 		{"proxy-list-url", "http://{proxy}:8081/list", "URL of the proxy's registration list; {proxy} is the active proxy", func(c *Config, v string) error {
 			if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
-				return fmt.Errorf("%q is not an http(s) URL", v)
+				return fmt.Errorf("%q is not an http(s) URL", sanitize.URL(v))
 			}
 			c.ProxyListURL = v
 			return nil
@@ -404,7 +406,7 @@ func alertmanagerURLs(c *Config, v string) error {
 			return err
 		}
 		if seen[u] {
-			return fmt.Errorf("%q is given twice", u)
+			return fmt.Errorf("%q is given twice", sanitize.URL(u))
 		}
 		seen[u] = true
 		c.AlertmanagerURLs = append(c.AlertmanagerURLs, u)
@@ -412,11 +414,12 @@ func alertmanagerURLs(c *Config, v string) error {
 	return nil
 }
 
-// checkURL accepts an absolute http(s) URL with a host.
+// checkURL accepts an absolute http(s) URL with a host. Its refusal shows
+// the URL without credentials or query values, as every log line does.
 func checkURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", v)
+		return fmt.Errorf("%q is not an http(s) URL", sanitize.URL(v))
 	}
 	return nil
 }

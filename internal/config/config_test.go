@@ -41,6 +41,11 @@ func TestFixtures(t *testing.T) {
 		{"alertmanager-list.yaml", ""},
 		{"bad-alertmanager-url.yaml", `alertmanager-url: "alertmanager-2.example:9093" is not an http(s) URL`},
 		{"bad-listen.yaml", `listen: "9469" is not a host:port`},
+		// A refusal shows a URL without credentials or query values.
+		{"bad-alertmanager-url-with-credentials.yaml", `alertmanager-url: "alertmanager.example:9093/?token=xxxxx" is not an http(s) URL`},
+		{"alertmanager-url-with-token-given-twice.yaml", `alertmanager-url: "http://alertmanager.example:9093/?token=xxxxx" is given twice`},
+		{"bad-proxy-url-with-credentials.yaml", `proxy-list-url: "ftp://{proxy}/list?token=xxxxx" is not an http(s) URL`},
+		{"bad-runbook-url-with-token.yaml", `runbook-url: "wiki.example/Runbooks?token=xxxxx" is not an http(s) URL`},
 
 		// A zero that could only mean "the default" is refused, key named.
 		{"zero-qstat-timeout.yaml", "qstat-timeout: must be greater than 0, got 0s"},
@@ -111,6 +116,9 @@ func TestFixtures(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want it to contain %q (config %+v)", err, tt.want, cfg)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error %q shows a secret of the file", err)
 			}
 		})
 	}

@@ -5,15 +5,20 @@
 // It owns the retry policy — bounded retries, a short exponential backoff
 // that a Retry-After header cannot stretch past the caller's deadline, no
 // per-attempt logging (callers log the outcome once), the last response
-// handed back so an error can quote its status — and never decides what a
-// response means.
+// handed back so an error can quote its status, the URL in an error shown
+// without credentials or query values — and never decides what a response
+// means.
 package retryhttp
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"webservicemonitor/internal/sanitize"
 )
 
 // The wait before the n-th retry is WaitMin·2^(n-1), at most WaitMax, with
@@ -29,7 +34,8 @@ const (
 // Do sends req through hc, retrying connection errors and 5xx answers up to
 // retries times within req's context; 0 (or less) means one attempt only.
 // It returns the last response (the caller closes its body) and how many
-// attempts were made.
+// attempts were made. The URL net/http puts in an error (a *url.Error) is
+// shown as sanitize.URL shows it: callers log and alert with these errors.
 func Do(hc *http.Client, req *retryablehttp.Request, retries int) (*http.Response, int, error) {
 	attempts := 0
 	client := &retryablehttp.Client{
@@ -49,6 +55,10 @@ func Do(hc *http.Client, req *retryablehttp.Request, retries int) (*http.Respons
 	if err != nil && resp != nil {
 		resp.Body.Close()
 		resp = nil
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		urlErr.URL = sanitize.URL(urlErr.URL) // this request's own error: ours to change
 	}
 	return resp, attempts, err
 }

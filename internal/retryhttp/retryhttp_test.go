@@ -2,8 +2,12 @@ package retryhttp
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,5 +76,46 @@ func TestDoGivesUpAtTheDeadline(t *testing.T) {
 	}
 	if time.Since(began) > 2*time.Second {
 		t.Errorf("took %s past a 300ms deadline", time.Since(began))
+	}
+}
+
+// TestDoErrorHidesURLSecrets: the URL net/http puts in its error shows no
+// credentials and no query values, whatever the URL and the failure.
+func TestDoErrorHidesURLSecrets(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/again?session=secret-session", http.StatusFound)
+	}))
+	defer redirecting.Close()
+	tests := []struct {
+		name, url, want string
+	}{
+		{"connection refused", "http://user:secret-password@" + refused + "/list?token=secret-token",
+			"http://" + refused + "/list?token=xxxxx"},
+		{"too many redirects", redirecting.URL + "/list?token=secret-token", `"/again?session=xxxxx": stopped after 10 redirects`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := retryablehttp.NewRequestWithContext(context.Background(), http.MethodGet, tt.url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = Do(&http.Client{}, req, 0)
+			if err == nil {
+				t.Fatal("Do succeeded")
+			}
+			if strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to name %s and show no secret", err, tt.want)
+			}
+			var urlErr *url.Error
+			if !errors.As(err, &urlErr) {
+				t.Errorf("error %T is no longer a *url.Error", err)
+			}
+		})
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"webservicemonitor/internal/retryhttp"
+	"webservicemonitor/internal/sanitize"
 )
 
 const (
@@ -41,6 +42,8 @@ const (
 	// errorBodyPrefix is how much of a non-200 body goes into the error:
 	// enough to see the proxy's complaint, not enough to flood a log line.
 	errorBodyPrefix = 256
+	// statusShown bounds the status line quoted in an error.
+	statusShown = 64
 
 	// dialTimeout bounds connecting to the proxy, so one unreachable
 	// address cannot eat the whole Timeout before a retry.
@@ -89,12 +92,13 @@ func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
 		return Snapshot{Enabled: false}, nil
 	}
 	if !strings.Contains(s.URLTemplate, "{proxy}") {
-		return Snapshot{}, fmt.Errorf("proxy list URL template %q has no {proxy} placeholder", s.URLTemplate)
+		return Snapshot{}, fmt.Errorf("proxy list URL template %q has no {proxy} placeholder", sanitize.URL(s.URLTemplate))
 	}
 	url := strings.ReplaceAll(s.URLTemplate, "{proxy}", host)
+	shown := sanitize.URL(url) // errors are logged and alerted: no credentials or query values
 
 	if s.Timeout <= 0 {
-		return Snapshot{}, fmt.Errorf("fetching proxy list from %s: the deadline (Timeout) must be greater than 0, got %s", url, s.Timeout)
+		return Snapshot{}, fmt.Errorf("fetching proxy list from %s: the deadline (Timeout) must be greater than 0, got %s", shown, s.Timeout)
 	}
 
 	// One deadline covers connecting, every retry with its backoff, and
@@ -109,7 +113,7 @@ func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
 			// Timeouts surface from net/http as assorted read errors; say plainly which deadline passed.
 			err = fmt.Errorf("%w (total deadline %s)", err, s.Timeout)
 		}
-		return Snapshot{}, fmt.Errorf("fetching proxy list from %s: %w", url, err)
+		return Snapshot{}, fmt.Errorf("fetching proxy list from %s: %w", shown, err)
 	}
 	return Snapshot{Proxy: host, Enabled: true, Registrations: l.regs, Dropped: l.dropped}, nil
 }
@@ -133,8 +137,10 @@ func (s *Source) fetchList(ctx context.Context, url string, maxBody int64) (list
 	defer resp.Body.Close()
 
 	if resp.StatusCode != http.StatusOK {
+		// What the proxy says reaches logs and alerts: one line, bounded.
 		prefix, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyPrefix))
-		return list{}, fmt.Errorf("HTTP status %s after %d attempt(s), body starts %q", resp.Status, attempts, prefix)
+		return list{}, fmt.Errorf("HTTP status %s after %d attempt(s), body starts %q",
+			sanitize.Text(resp.Status, statusShown), attempts, sanitize.Text(string(prefix), errorBodyPrefix))
 	}
 	return decodeList(resp.Body, maxBody)
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -442,5 +443,91 @@ func TestFetchConnectionRefused(t *testing.T) {
 	_, err = src.Fetch(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "http://"+addr+"/list") || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("Fetch error = %v, want connection refused naming the URL", err)
+	}
+}
+
+// TestFetchHidesURLSecrets: the credentials and query values of the list
+// URL reach no error, whatever went wrong, while the request carries them.
+func TestFetchHidesURLSecrets(t *testing.T) {
+	const template = "http://user:secret-password@{proxy}/list?token=secret-token"
+	var gotQuery atomic.Value
+	src, srv := listServer(t, func(w http.ResponseWriter, r *http.Request) {
+		gotQuery.Store(r.URL.RawQuery)
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	})
+	src.URLTemplate, src.Retries = template, 0
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := sourceFor(t, ln.Addr().String())
+	ln.Close() // nothing listens there now
+	refused.URLTemplate, refused.Retries = template, 0
+
+	noPlaceholder := sourceFor(t, "proxy-01")
+	noPlaceholder.URLTemplate = "http://user:secret-password@proxy-01/list?token=secret-token"
+	zeroTimeout := sourceFor(t, "proxy-01")
+	zeroTimeout.URLTemplate, zeroTimeout.Timeout = template, 0
+
+	tests := []struct {
+		name string
+		src  *Source
+		want string
+	}{
+		{"refused by the proxy", src, "fetching proxy list from " + srv.URL + "/list?token=xxxxx: HTTP status 503"},
+		{"connection refused", refused, "/list?token=xxxxx"},
+		{"no placeholder", noPlaceholder, `"http://proxy-01/list?token=xxxxx" has no {proxy} placeholder`},
+		{"zero timeout", zeroTimeout, "fetching proxy list from http://proxy-01/list?token=xxxxx: the deadline"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.src.Fetch(context.Background())
+			if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q and no secret", err, tt.want)
+			}
+		})
+	}
+	if q, _ := gotQuery.Load().(string); q != "token=secret-token" {
+		t.Errorf("the proxy got query %q, want the configured one", q)
+	}
+}
+
+// TestFetchRefusalIsOneSafeLine: what a broken proxy answers (its status
+// line, the start of its body) reaches the error as one line without
+// control characters, escape sequences or bidi controls.
+func TestFetchRefusalIsOneSafeLine(t *testing.T) {
+	body := "<html>\n\x1b[2J\x1b[1;1Hforged\u202e\r\nline\x07</html>"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
+					fmt.Fprintf(conn, "HTTP/1.1 502 Bad\x1b[31m Gateway\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+				}
+			}()
+		}
+	}()
+	src := sourceFor(t, ln.Addr().String())
+	src.Retries = 0
+	_, err = src.Fetch(context.Background())
+	if err == nil {
+		t.Fatal("Fetch succeeded against a 502")
+	}
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\n\r\x1b\x07\u202e") || strings.Contains(msg, `\x1b`) || strings.Contains(msg, `\n`) {
+		t.Errorf("error %q carries control characters", msg)
+	}
+	if want := `HTTP status 502 Bad Gateway after 1 attempt(s), body starts "<html> forged line</html>"`; !strings.Contains(msg, want) {
+		t.Errorf("error %q, want it to contain %q", msg, want)
 	}
 }
