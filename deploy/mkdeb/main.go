@@ -125,6 +125,9 @@ func run(args []string) error {
 	return nil
 }
 
+// ConfigFile is where the package installs the daemon's configuration.
+const ConfigFile = "/etc/webservicemonitor/config.yaml"
+
 // Contents is what the package installs. The Prometheus rules and the
 // Grafana dashboards are globs: whatever deploy/ holds at build time.
 func Contents(root, binary string) (files.Contents, error) {
@@ -135,8 +138,10 @@ func Contents(root, binary string) (files.Contents, error) {
 		{Source: filepath.Join(root, binary), Destination: "/usr/bin/webservicemonitor", FileInfo: mode(0o755)},
 		{Source: filepath.Join(root, "deploy/systemd/webservicemonitor.service"), Destination: "/lib/systemd/system/webservicemonitor.service", FileInfo: mode(0o644)},
 		// A conffile: dpkg keeps local changes on upgrade and remove, asks
-		// when both sides changed, and removes it on purge.
-		{Source: filepath.Join(root, "deploy/config.yaml"), Destination: "/etc/webservicemonitor/config.yaml", Type: files.TypeConfig, FileInfo: mode(0o644)},
+		// when both sides changed, and removes it on purge. Readable by root
+		// alone: its URLs may carry a password or a token (postinst takes
+		// the world's access away from a locally changed copy dpkg keeps).
+		{Source: filepath.Join(root, "deploy/config.yaml"), Destination: ConfigFile, Type: files.TypeConfig, FileInfo: mode(0o640)},
 		{Source: filepath.Join(root, "README.md"), Destination: "/usr/share/doc/webservicemonitor/README.md", FileInfo: mode(0o644)},
 	}
 	for _, g := range []struct{ glob, dir string }{
