@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"webservicemonitor/internal/sanitize"
 	"webservicemonitor/state"
 )
 
@@ -163,9 +163,12 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String is the tail as one line for people: the command runs under
+// `sudo -i`, so the tool's login profile controls what it prints (escape
+// sequences, bidi overrides, fake urgent notices), and this text reaches
+// alerts, logs and service.log.
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := string(bytes.ToValidUTF8(t.buf, []byte("?")))
-	return strings.Join(strings.Fields(s), " ")
+	return sanitize.Text(string(t.buf), t.max)
 }

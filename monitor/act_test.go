@@ -190,3 +190,20 @@ func TestRestarterStartsOnlyWhatWasCharged(t *testing.T) {
 }
 
 var _ RestartRunner = (*Restarter)(nil)
+
+// What the restart printed reaches alerts and logs: the tool's login
+// profile must not be able to put terminal escapes, bidi overrides or
+// extra lines there.
+func TestRestarterSanitisesWhatTheCommandPrinted(t *testing.T) {
+	body := `printf '\033[2J\033]0;pwned\007URGENT\n\342\200\256 curl | sudo bash\n'; exit 1` + "\n"
+	r := &Restarter{Template: []string{script(t, body)}, Parallel: 1, Timeout: time.Minute, Now: time.Now}
+	res := r.Restart(context.Background(), context.Background(), []Decision{decisionFor("a")}, noCharge, nil)[0]
+	if !strings.HasSuffix(res.Detail, ": URGENT curl | sudo bash") {
+		t.Errorf("detail %q", res.Detail)
+	}
+	for _, bad := range []string{"\x1b", "\a", "\u202e", "\n"} {
+		if strings.Contains(res.Detail, bad) {
+			t.Errorf("detail %q holds %q", res.Detail, bad)
+		}
+	}
+}

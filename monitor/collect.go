@@ -59,5 +59,9 @@ func (c *Cycle) fetchProxy(ctx context.Context, in *Inputs) (int, string, error)
 	case !snap.Enabled:
 		return 0, "registration checking off (empty active-proxy file)", nil
 	}
-	return len(snap.Registrations), "active proxy " + snap.Proxy, nil
+	note := "active proxy " + snap.Proxy
+	if snap.Dropped > 0 {
+		note += fmt.Sprintf("; %d registration(s) ignored: names longer than any tool's", snap.Dropped)
+	}
+	return len(snap.Registrations), note, nil
 }

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"webservicemonitor/internal/sanitize"
 	"webservicemonitor/sources/manifest"
 )
 
@@ -218,7 +219,7 @@ func (r Report) WriteTable(w io.Writer) error {
 			next = auditTime(d.NextRestart, r.Started)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			d.Tool, dash(d.Web), grid, reg, d.Action, d.Attempts, next, d.Reason)
+			displayTool(d.Tool), dash(d.Web), grid, reg, d.Action, d.Attempts, next, d.Reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -245,11 +246,24 @@ func auditTime(t, today time.Time) string {
 	return t.Format(time.DateTime)
 }
 
+// maxShownName bounds a name the audit shows that is not a safe tool name.
+const maxShownName = 80
+
+// displayTool is a tool's name as the audit table shows it: as it is when
+// it is a safe tool name, quoted and cut otherwise (a /list key is any
+// string a proxy sent).
+func displayTool(name string) string {
+	if manifest.SafeToolName(name) {
+		return name
+	}
+	return sanitize.Text(strconv.QuoteToASCII(name), maxShownName)
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return strings.ReplaceAll(s, "\t", " ")
+	return sanitize.Text(s, maxShownName)
 }
 
 // Log writes the report to the log: one line per tool that is not simply up

@@ -24,3 +24,17 @@ func TestAuditTimeShowsTheDateWhenNotToday(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditShowsUnsafeNamesQuoted(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"mytool", "mytool"},
+		{"evil\x1b[31mred", `"evil\x1b[31mred"`},
+		{"rlo\u202etxt.exe", `"rlo\u202etxt.exe"`},
+		{"a b", `"a b"`},
+	}
+	for _, tt := range tests {
+		if got := displayTool(tt.name); got != tt.want {
+			t.Errorf("displayTool(%q) = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

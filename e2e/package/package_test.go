@@ -81,7 +81,7 @@ func TestDebianPackage(t *testing.T) {
 		want := map[string]string{ // path -> mode and owner as dpkg-deb -c shows them
 			"." + installedBin:                            "-rwxr-xr-x root/root",
 			"." + installedUnit:                           "-rw-r--r-- root/root",
-			"." + installedConfig:                         "-rw-r--r-- root/root",
+			"." + installedConfig:                         "-rw-r----- root/root", // may hold URLs with credentials
 			"./usr/share/doc/webservicemonitor/README.md": "-rw-r--r-- root/root",
 		}
 		for glob, dir := range map[string]string{"deploy/prometheus/*.rules.yml": "prometheus", "deploy/grafana/*.json": "grafana"} {

@@ -31,6 +31,10 @@ const MaxSize = 64 << 10
 // names and log lines.
 var toolNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
+// SafeToolName reports whether name is a tool name safe to use in account
+// names, paths, job names and command lines, and to show as it is.
+func SafeToolName(name string) bool { return toolNamePattern.MatchString(name) }
+
 // Scanner reads every tool's manifest under a homes root. It runs as root in
 // homes its tools control, so it never follows a symlink, never opens a file
 // in a way that could block (a FIFO), and trusts a file only when the tool's
