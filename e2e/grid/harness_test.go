@@ -53,7 +53,7 @@ func readCellEnv(t *testing.T) cellEnv {
 		t.Fatal(err)
 	}
 	e.repo = filepath.Clean(filepath.Join(wd, "..", ".."))
-	e.script = filepath.Join(e.repo, "deploy", "dev", "sge-cell.sh")
+	e.script = filepath.Join(e.repo, "e2e", "grid", "sge-cell.sh")
 	return e
 }
 
