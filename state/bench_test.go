@@ -16,38 +16,8 @@ import (
 // the records of a populated file change.
 func BenchmarkCommitCycle(b *testing.B) {
 	for _, size := range synth.Sizes() {
-		// As a first cycle writes them: most tools just seen up, one in
-		// twenty down with three attempts behind it.
-		recs := make(map[string]ToolRecord, size.Tools)
-		for i := range size.Tools {
-			rec := ToolRecord{UpSince: t0, LastSeenUp: t0}
-			if i%20 == 0 {
-				rec = sampleRecord(i)
-			}
-			recs[synth.ToolName(i)] = rec
-		}
-		b.Run("all/"+size.Name, func(b *testing.B) {
-			dir := b.TempDir()
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				b.StopTimer()
-				s, err := Open(filepath.Join(dir, fmt.Sprintf("state-%d.db", i)), Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				if err := s.Commit(Changes{At: t0, Put: recs}); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				s.Close()
-				os.Remove(filepath.Join(dir, fmt.Sprintf("state-%d.db", i)))
-				b.StartTimer()
-				i++
-			}
-			synth.ReportPeakRSS(b)
-		})
+		recs := firstCycleRecords(size.Tools, 0)
+		b.Run("all/"+size.Name, func(b *testing.B) { benchmarkFirstCommit(b, recs) })
 		b.Run("1pct/"+size.Name, func(b *testing.B) {
 			s, err := Open(filepath.Join(b.TempDir(), "state.db"), Options{})
 			if err != nil {
@@ -75,6 +45,56 @@ func BenchmarkCommitCycle(b *testing.B) {
 			synth.ReportPeakRSS(b)
 		})
 	}
+}
+
+// BenchmarkCommitDistinct is the first cycle's write with no two records
+// alike (each tool came up a second after the one before it): the worst
+// case for the encoding, which otherwise encodes a run of equal records once.
+func BenchmarkCommitDistinct(b *testing.B) {
+	for _, size := range synth.Sizes() {
+		recs := firstCycleRecords(size.Tools, time.Second)
+		b.Run(size.Name, func(b *testing.B) { benchmarkFirstCommit(b, recs) })
+	}
+}
+
+// firstCycleRecords are n records as a first cycle writes them: most
+// tools just seen up, one in twenty down with three attempts behind it.
+// Tool i came up at t0 + i*apart.
+func firstCycleRecords(n int, apart time.Duration) map[string]ToolRecord {
+	recs := make(map[string]ToolRecord, n)
+	for i := range n {
+		up := t0.Add(time.Duration(i) * apart)
+		rec := ToolRecord{UpSince: up, LastSeenUp: up}
+		if i%20 == 0 {
+			rec = sampleRecord(i)
+		}
+		recs[synth.ToolName(i)] = rec
+	}
+	return recs
+}
+
+// benchmarkFirstCommit commits recs to a fresh file each time.
+func benchmarkFirstCommit(b *testing.B, recs map[string]ToolRecord) {
+	dir := b.TempDir()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(filepath.Join(dir, fmt.Sprintf("state-%d.db", i)), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := s.Commit(Changes{At: t0, Put: recs}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		os.Remove(filepath.Join(dir, fmt.Sprintf("state-%d.db", i)))
+		b.StartTimer()
+		i++
+	}
+	synth.ReportPeakRSS(b)
 }
 
 // BenchmarkSimulatedDay runs a day of cycles (1,440) against a 100,000-tool

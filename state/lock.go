@@ -23,6 +23,17 @@ var ErrLocked = errors.New("locked by another process")
 // procLocks is where Linux lists every file lock with its holder's PID.
 const procLocks = "/proc/locks"
 
+// Fields of a /proc/locks line (see parseLockHolders).
+const (
+	locksFieldWaiter = 1 // "->" on a waiter's line
+	locksFieldPID    = 4
+	locksFieldDevIno = 5
+	locksFields      = 6 // at least, on a holder's line
+)
+
+// maxPIDFile bounds what is read from a daemon lock file: a PID and a newline.
+const maxPIDFile = 32
+
 // lockedError names the locked file and, when found, who holds it.
 type lockedError struct {
 	what   string // "state file", "daemon lock"
@@ -85,14 +96,14 @@ func parseLockHolders(r io.Reader, major, minor uint32, ino uint64) []int {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || fields[1] == "->" {
+		if len(fields) < locksFields || fields[locksFieldWaiter] == "->" {
 			continue
 		}
-		pid, err := strconv.Atoi(fields[4])
+		pid, err := strconv.Atoi(fields[locksFieldPID])
 		if err != nil || pid <= 0 { // OFD locks show -1: no owning process
 			continue
 		}
-		devIno := strings.Split(fields[5], ":")
+		devIno := strings.Split(fields[locksFieldDevIno], ":")
 		if len(devIno) != 3 {
 			continue
 		}
@@ -118,7 +129,7 @@ func parseLockHolders(r io.Reader, major, minor uint32, ino uint64) []int {
 // left in place (removing it would let two daemons lock two different inodes).
 // The descriptor is close-on-exec, so restart commands do not inherit it.
 func AcquireDaemonLock(path string) (release func() error, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
 	if err != nil {
 		return nil, fmt.Errorf("opening daemon lock %s: %w", path, err)
 	}
@@ -157,7 +168,7 @@ func AcquireDaemonLock(path string) (release func() error, err error) {
 // daemonLockHolder reads the holder's PID from the lock file, falling back to
 // /proc/locks when the holder has not written it yet.
 func daemonLockHolder(f *os.File, path string) []int {
-	buf := make([]byte, 32)
+	buf := make([]byte, maxPIDFile)
 	n, _ := f.ReadAt(buf, 0)
 	if pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n]))); err == nil && pid > 0 {
 		return []int{pid}

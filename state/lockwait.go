@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// daemonLockRetry is how often AcquireDaemonLockWait tries a held lock again.
+const daemonLockRetry = 50 * time.Millisecond
+
 // AcquireDaemonLockWait is AcquireDaemonLock retried for up to wait while
 // another process holds the lock. A daemon killed with SIGKILL can keep its
 // flock for a moment after its death has been reported to its parent: Linux
@@ -12,7 +15,7 @@ import (
 // (measured on the real-grid soak: about 1 kill in 15). A supervisor started
 // again at once (systemd Restart=always, a test) must not take that for a
 // second daemon and exit; a daemon that really runs still refuses it after
-// wait, naming its PID.
+// wait, naming its PID. A zero wait is one try.
 func AcquireDaemonLockWait(path string, wait time.Duration) (release func() error, err error) {
 	deadline := time.Now().Add(wait)
 	for {
@@ -20,6 +23,6 @@ func AcquireDaemonLockWait(path string, wait time.Duration) (release func() erro
 		if err == nil || !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
 			return release, err
 		}
-		time.Sleep(min(50*time.Millisecond, time.Until(deadline)))
+		time.Sleep(min(daemonLockRetry, time.Until(deadline)))
 	}
 }

@@ -34,11 +34,10 @@ func MigrateDown(path string, target int, opt Options) (Rollback, error) {
 	if target < 0 {
 		return Rollback{}, fmt.Errorf("migrating state file %s down: target schema %d is negative", path, target)
 	}
-	timeout := opt.LockTimeout
-	if timeout <= 0 {
-		timeout = DefaultLockTimeout
+	if opt.LockTimeout < 0 {
+		return Rollback{}, fmt.Errorf("migrating state file %s down: lock timeout %s is negative", path, opt.LockTimeout)
 	}
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(opt.LockTimeout)
 
 	// Look first through a read-only handle, like openReadWrite: a newer
 	// file must be refused without any write.
@@ -73,7 +72,7 @@ func MigrateDown(path string, target int, opt Options) (Rollback, error) {
 
 	// The copy and the rewrite happen under the same exclusive lock, so the
 	// backup is exactly the file the rewrite started from.
-	if err := db.View(func(tx *bolt.Tx) error { return tx.CopyFile(rb.Backup, 0o600) }); err != nil {
+	if err := db.View(func(tx *bolt.Tx) error { return tx.CopyFile(rb.Backup, fileMode) }); err != nil {
 		return Rollback{}, fmt.Errorf("migrating state file %s down: copying it to %s: %w", path, rb.Backup, err)
 	}
 	steps := downMigrations()

@@ -36,8 +36,20 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// DefaultLockTimeout is used when Options.LockTimeout is zero.
-const DefaultLockTimeout = 2 * time.Second
+// fileMode is the state file's, its backups' and the daemon lock's: the
+// history is the supervisor's alone.
+const fileMode os.FileMode = 0o600
+
+// bboltLockRetry is how often bbolt tries a held flock again (its
+// flockRetryTimeout): it gives up at the first failed try after timeout
+// minus this, so any timeout up to it means exactly one try. bbolt reads a
+// zero timeout as "wait forever", which this package never asks for.
+const bboltLockRetry = 50 * time.Millisecond
+
+// sortedFillPercent is how full Commit packs the tools bucket's pages. Its
+// keys arrive sorted, so a page filled nearly full is not split again by
+// the next key (bbolt's default, half full, would double the write).
+const sortedFillPercent = 0.9
 
 // initialMmapSize is the address space a read-write handle maps at once:
 // comfortably above the file size of 100,000 tools' histories. A side
@@ -57,7 +69,9 @@ var (
 type Options struct {
 	// ReadOnly opens with a shared lock, for audits; Commit then fails.
 	ReadOnly bool
-	// LockTimeout bounds the wait for the file lock (default 2s).
+	// LockTimeout bounds the wait for the file lock. Zero means one try
+	// and no wait; a negative value is refused. (The daemon's wait is the
+	// configuration's state-lock-wait.)
 	LockTimeout time.Duration
 }
 
@@ -86,16 +100,15 @@ type Changes struct {
 	Delete []string
 }
 
-// Open opens the state file at path. Read-write creates it (mode 0600, but
+// Open opens the state file at path. Read-write creates it (fileMode, but
 // never its directory) and migrates an older schema forward; read-only on a
 // missing file fails with an error matching fs.ErrNotExist, which callers
 // treat as "no history yet".
 func Open(path string, opt Options) (*Store, error) {
-	timeout := opt.LockTimeout
-	if timeout <= 0 {
-		timeout = DefaultLockTimeout
+	if opt.LockTimeout < 0 {
+		return nil, fmt.Errorf("opening state file %s: lock timeout %s is negative", path, opt.LockTimeout)
 	}
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(opt.LockTimeout)
 	if opt.ReadOnly {
 		return openReadOnly(path, deadline)
 	}
@@ -159,10 +172,11 @@ func openReadWrite(path string, deadline time.Time) (*Store, error) {
 	return s, nil
 }
 
+// openBolt opens the file, trying its lock until deadline, and at least
+// once even when the deadline has passed.
 func openBolt(path string, readOnly bool, deadline time.Time) (*bolt.DB, error) {
-	// bbolt treats a zero timeout as "wait forever"; never pass one.
-	wait := max(time.Until(deadline), 50*time.Millisecond)
-	opts := &bolt.Options{ReadOnly: readOnly, Timeout: wait}
+	wait := max(time.Until(deadline), 0) // what the error reports
+	opts := &bolt.Options{ReadOnly: readOnly, Timeout: max(wait, bboltLockRetry)}
 	if !readOnly {
 		// Every time a write transaction outgrows the mapping, bbolt remaps
 		// and copies all the transaction's dirty nodes to the heap: with the
@@ -171,7 +185,7 @@ func openBolt(path string, readOnly bool, deadline time.Time) (*bolt.DB, error) 
 		// the file) keeps that to zero or one remap.
 		opts.InitialMmapSize = initialMmapSize
 	}
-	db, err := bolt.Open(path, 0o600, opts)
+	db, err := bolt.Open(path, fileMode, opts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &lockedError{what: "state file", path: path, pids: lockHolders(path), waited: wait}
 	}
@@ -282,23 +296,23 @@ func (s *Store) Commit(c Changes) error {
 		tools = append(tools, tool)
 	}
 	slices.Sort(tools)
-	encoded := make([][]byte, len(tools))
-	for i, tool := range tools {
-		if tool == "" {
-			return fmt.Errorf("committing to state file %s: record with an empty tool name", s.path)
-		}
-		encoded[i] = appendRecord(make([]byte, 0, 256), c.Put[tool])
+	if len(tools) > 0 && tools[0] == "" { // sorted: an empty name comes first
+		return fmt.Errorf("committing to state file %s: record with an empty tool name", s.path)
+	}
+	// Encoded before the transaction, spread over the cores: the
+	// transaction itself runs on one.
+	encoded, err := encodeRecords(tools, c.Put)
+	if err != nil {
+		return fmt.Errorf("committing to state file %s: %w", s.path, err)
 	}
 
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTools)
 		meta := tx.Bucket(bucketMeta)
 		if b == nil || meta == nil {
 			return errors.New("buckets missing: file was not opened read-write")
 		}
-		// Keys arrive sorted, so pages filled nearly full are not split
-		// again by the next key; half-full pages would double the write.
-		b.FillPercent = 0.9
+		b.FillPercent = sortedFillPercent
 		for i, tool := range tools {
 			if err := b.Put([]byte(tool), encoded[i]); err != nil {
 				return fmt.Errorf("storing record of tool %q: %w", tool, err)

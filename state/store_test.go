@@ -388,6 +388,44 @@ func TestReadOnlyWhileWriterHoldsItTimesOut(t *testing.T) {
 	}
 }
 
+// TestZeroLockTimeoutIsOneTry: a zero LockTimeout means no wait, never a
+// default one; a negative one is refused.
+func TestZeroLockTimeoutIsOneTry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	openT(t, path, Options{}) // held read-write for the rest of the test
+	for _, opt := range []Options{{ReadOnly: true}, {}} {
+		s, err := Open(path, opt)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%+v: Open succeeded while another handle holds the file", opt)
+		}
+		if !errors.Is(err, ErrLocked) || strings.Contains(err.Error(), "gave up after") {
+			t.Errorf("%+v: error %q, want ErrLocked after one try, without a wait", opt, err)
+		}
+	}
+	if _, err := MigrateDown(path, 0, Options{}); !errors.Is(err, ErrLocked) || strings.Contains(err.Error(), "gave up after") {
+		t.Errorf("MigrateDown: error %v, want ErrLocked after one try, without a wait", err)
+	}
+}
+
+func TestNegativeLockTimeoutRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	for _, opt := range []Options{{ReadOnly: true, LockTimeout: -time.Second}, {LockTimeout: -time.Second}} {
+		if s, err := Open(path, opt); err == nil || !strings.Contains(err.Error(), "negative") {
+			if s != nil {
+				s.Close()
+			}
+			t.Errorf("%+v: Open error %v, want one about the negative timeout", opt, err)
+		}
+	}
+	if _, err := MigrateDown(path, 0, Options{LockTimeout: -time.Second}); err == nil || !strings.Contains(err.Error(), "negative") {
+		t.Errorf("MigrateDown error %v, want one about the negative timeout", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused Open created the file (stat: %v)", err)
+	}
+}
+
 func TestConcurrentReadOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	s, err := Open(path, Options{})
