@@ -231,7 +231,7 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 
 	// While another process holds the state file, the audit says so and
 	// exits 2; the daemon-side lock names the holder too.
-	store, err := state.Open(stateFile, state.Options{})
+	store, err := state.Open(stateFile, state.Options{LockTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
