@@ -19,7 +19,7 @@ import (
 // schemaOf reads a state file's schema the way an audit would: read-only.
 func schemaOf(t *testing.T, path string) int {
 	t.Helper()
-	s, err := state.Open(path, state.Options{ReadOnly: true})
+	s, err := state.Open(path, state.Options{ReadOnly: true, LockTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("opening %s read-only: %v", path, err)
 	}
@@ -33,7 +33,7 @@ func schemaOf(t *testing.T, path string) int {
 
 func histories(t *testing.T, path string) map[string]state.ToolRecord {
 	t.Helper()
-	s, err := state.Open(path, state.Options{ReadOnly: true})
+	s, err := state.Open(path, state.Options{ReadOnly: true, LockTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("opening %s read-only: %v", path, err)
 	}
