@@ -32,7 +32,7 @@ type AlertRecord struct {
 // caller's key, stable for a set of labels).
 func (s *Store) FiringAlerts() (map[string]AlertRecord, error) {
 	out := map[string]AlertRecord{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAlerts)
 		if b == nil {
 			return nil
@@ -72,7 +72,7 @@ func (s *Store) SetFiringAlerts(firing map[string]AlertRecord) error {
 		}
 		encoded[i] = v
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketAlerts) != nil {
 			if err := tx.DeleteBucket(bucketAlerts); err != nil {
 				return fmt.Errorf("clearing bucket %s: %w", bucketAlerts, err)

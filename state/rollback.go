@@ -72,11 +72,11 @@ func MigrateDown(path string, target int, opt Options) (Rollback, error) {
 
 	// The copy and the rewrite happen under the same exclusive lock, so the
 	// backup is exactly the file the rewrite started from.
-	if err := db.View(func(tx *bolt.Tx) error { return tx.CopyFile(rb.Backup, fileMode) }); err != nil {
+	if err := s.view(func(tx *bolt.Tx) error { return tx.CopyFile(rb.Backup, fileMode) }); err != nil {
 		return Rollback{}, fmt.Errorf("migrating state file %s down: copying it to %s: %w", path, rb.Backup, err)
 	}
 	steps := downMigrations()
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		from, err := s.checkSchema(tx)
 		if err != nil {
 			return err

@@ -53,7 +53,8 @@ func downMigrations() []migration {
 // keeps anyone else from changing the schema between the check and the write.
 func (s *Store) migrate() error {
 	var current int
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.view(func(tx *bolt.Tx) error {
+		s.inUse = tx.Size()
 		v, err := s.checkSchema(tx)
 		current = v
 		return err
@@ -64,7 +65,7 @@ func (s *Store) migrate() error {
 		return nil
 	}
 	steps := migrations()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		from, err := s.checkSchema(tx)
 		if err != nil {
 			return err

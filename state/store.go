@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -77,8 +78,11 @@ type Options struct {
 
 // Store is an open state file. Open it for one cycle and Close it after.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db      *bolt.DB
+	path    string
+	created bool  // this Open created the file
+	inUse   int64 // bytes of the pages in use, as last seen: the file is never shorter
+	faulted bool  // a read faulted: bbolt's locks may be held
 }
 
 // Meta is the store-wide bookkeeping.
@@ -104,6 +108,12 @@ type Changes struct {
 // never its directory) and migrates an older schema forward; read-only on a
 // missing file fails with an error matching fs.ErrNotExist, which callers
 // treat as "no history yet".
+//
+// Neither re-creates a lost history: a file missing or empty while its
+// marker (MarkerPath) says it was initialised fails with ErrHistoryLost.
+// Neither trusts a damaged file: before bbolt maps it, its meta pages and
+// length are checked (ErrDamaged), and bbolt's panics and faults on a
+// damaged page become ErrDamaged too, in Open and in every later read.
 func Open(path string, opt Options) (*Store, error) {
 	if opt.LockTimeout < 0 {
 		return nil, fmt.Errorf("opening state file %s: lock timeout %s is negative", path, opt.LockTimeout)
@@ -112,24 +122,36 @@ func Open(path string, opt Options) (*Store, error) {
 	if opt.ReadOnly {
 		return openReadOnly(path, deadline)
 	}
-	return openReadWrite(path, deadline)
+	return openReadWrite(path, deadline, false)
 }
 
 func openReadOnly(path string, deadline time.Time) (*Store, error) {
 	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if lost := checkLost(path, "missing"); lost != nil {
+			return nil, lost
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening state file read-only: %w", err)
 	}
 	if fi.Size() == 0 {
+		if lost := checkLost(path, "empty"); lost != nil {
+			return nil, lost
+		}
 		// bbolt would try to initialise it, which a read-only handle cannot.
 		return nil, fmt.Errorf("opening state file %s read-only: file is empty (created but never initialised)", path)
+	}
+	if err := checkMetaPages(path, deadline); err != nil {
+		return nil, err
 	}
 	db, err := openBolt(path, true, deadline)
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{db: db, path: path}
-	if err := db.View(func(tx *bolt.Tx) error {
+	if err := s.view(func(tx *bolt.Tx) error {
+		s.inUse = tx.Size()
 		_, err := s.checkSchema(tx)
 		return err
 	}); err != nil {
@@ -139,7 +161,9 @@ func openReadOnly(path string, deadline time.Time) (*Store, error) {
 	return s, nil
 }
 
-func openReadWrite(path string, deadline time.Time) (*Store, error) {
+// openReadWrite opens (or, on first use or when fresh is set, creates) the
+// file for writing.
+func openReadWrite(path string, deadline time.Time, fresh bool) (*Store, error) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("opening state file %s: its directory is not usable (it is never created for you): %w", path, err)
@@ -148,9 +172,12 @@ func openReadWrite(path string, deadline time.Time) (*Store, error) {
 	}
 
 	// A read-write bbolt open may itself write (it rewrites a freelist that a
-	// NoFreelistSync writer left out), so a newer file is looked at through
-	// a read-only handle first: refusing it must leave it untouched.
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+	// NoFreelistSync writer left out), so a newer or damaged file is looked
+	// at through a read-only handle first: refusing it must leave it untouched.
+	fi, err := os.Stat(path)
+	created := false
+	switch {
+	case err == nil && fi.Size() > 0:
 		ro, err := openReadOnly(path, deadline)
 		if err != nil {
 			return nil, err
@@ -158,19 +185,51 @@ func openReadWrite(path string, deadline time.Time) (*Store, error) {
 		if err := ro.Close(); err != nil {
 			return nil, err
 		}
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("opening state file %s: %w", path, err)
+	case !fresh:
+		how := "missing"
+		if err == nil {
+			how = "empty"
+		}
+		if lost := checkLost(path, how); lost != nil {
+			return nil, lost
+		}
+		created = true
+	default:
+		created = true
 	}
 
 	db, err := openBolt(path, false, deadline)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, created: created}
 	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.markInitialised(); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
 }
+
+// markInitialised writes the marker of a file just created, or of one a
+// release before the marker initialised.
+func (s *Store) markInitialised() error {
+	if !s.created {
+		if ok, err := hasMarker(s.path); ok || err != nil {
+			return err
+		}
+	}
+	return writeMarker(s.path, time.Now())
+}
+
+// Created reports whether this Open created the file: a first use, which
+// the caller says once.
+func (s *Store) Created() bool { return s.created }
 
 // openBolt opens the file, trying its lock until deadline, and at least
 // once even when the deadline has passed.
@@ -185,7 +244,11 @@ func openBolt(path string, readOnly bool, deadline time.Time) (*bolt.DB, error) 
 		// the file) keeps that to zero or one remap.
 		opts.InitialMmapSize = initialMmapSize
 	}
-	db, err := bolt.Open(path, fileMode, opts)
+	var db *bolt.DB
+	err := guard(path, func() (err error) {
+		db, err = bolt.Open(path, fileMode, opts)
+		return err
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, &lockedError{what: "state file", path: path, pids: lockHolders(path), waited: wait}
 	}
@@ -201,6 +264,9 @@ func openBolt(path string, readOnly bool, deadline time.Time) (*bolt.DB, error) 
 
 // Close releases the file and its lock.
 func (s *Store) Close() error {
+	if s.faulted {
+		return s.closeFaulted()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing state file %s: %w", s.path, err)
 	}
@@ -241,7 +307,7 @@ func RecordsOf(m map[string]ToolRecord) Records {
 // keys in byte order, which is Go's string order).
 func (s *Store) Histories() (Records, error) {
 	var out Records
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTools)
 		if b == nil {
 			return nil // schema 0, seen read-only: no history yet
@@ -264,7 +330,7 @@ func (s *Store) Histories() (Records, error) {
 // Meta returns the schema version and the time of the last Commit.
 func (s *Store) Meta() (Meta, error) {
 	var m Meta
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v, err := schemaOf(tx)
 		if err != nil {
 			return err
@@ -306,7 +372,7 @@ func (s *Store) Commit(c Changes) error {
 		return fmt.Errorf("committing to state file %s: %w", s.path, err)
 	}
 
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTools)
 		meta := tx.Bucket(bucketMeta)
 		if b == nil || meta == nil {
