@@ -14,7 +14,9 @@ type Memory interface {
 
 // StateFile is the Memory of a daemon: the state file, opened only for the
 // moment of each read or write, like the cycle does, so that audits can
-// read it in between.
+// read it in between. A lost or damaged state file is an error here as in
+// the cycle (state.Open never re-creates a lost history), so the firing set
+// waits in memory until the admin's --reset-history.
 type StateFile struct {
 	Path     string
 	LockWait time.Duration

@@ -29,7 +29,7 @@ const (
 	exitOK         = 0
 	exitNotAllUp   = 1
 	exitBadConfig  = 2 // also: a source failed
-	exitStateError = 3 // the state file is locked, unreadable or from a newer release
+	exitStateError = 3 // the state file is locked, unreadable, damaged, lost or from a newer release
 )
 
 func main() {
@@ -57,6 +57,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.MigrateDown >= 0 {
 		return migrateDown(cfg, stdout, stderr)
+	}
+	if cfg.ResetHistory {
+		return resetHistory(cfg, stdout, stderr)
 	}
 	applyMemoryLimit(cfg)
 	log := newLogger(cfg, stderr)
@@ -141,20 +144,24 @@ func audit(ctx context.Context, cfg *config.Config, stdout io.Writer, log zerolo
 }
 
 // lockDaemon makes sure only one acting supervisor runs against a state file
-// and that the file is one this binary understands, before any cycle.
-func lockDaemon(cfg *config.Config) (func() error, error) {
+// and that the file is one this binary understands, before any cycle. A
+// lost or damaged history does not stop it (a crash loop would help no one):
+// it is logged, and every acting cycle then reports the state source failed
+// and restarts nothing, which pages, until an admin runs --reset-history.
+func lockDaemon(cfg *config.Config, log zerolog.Logger) (func() error, error) {
 	// Waits a little: a predecessor killed with SIGKILL may hold the lock for
 	// a moment after its death (see state.AcquireDaemonLockWait).
 	release, err := state.AcquireDaemonLockWait(cfg.StateFile+".lock", cfg.StateLockWait)
 	if err != nil {
 		return nil, err
 	}
-	store, err := state.Open(cfg.StateFile, state.Options{LockTimeout: cfg.StateLockWait})
-	if err != nil {
-		release()
-		return nil, err
+	err = openStateAtStart(cfg, log)
+	if unusableHistory(err) {
+		log.Error().Err(err).Str("state_file", cfg.StateFile).
+			Msg("the restart history is unusable: carrying on without restarting anything until an admin runs --reset-history")
+		return release, nil
 	}
-	if err := store.Close(); err != nil {
+	if err != nil {
 		release()
 		return nil, err
 	}
@@ -162,7 +169,7 @@ func lockDaemon(cfg *config.Config) (func() error, error) {
 }
 
 func once(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
-	release, err := lockDaemon(cfg)
+	release, err := lockDaemon(cfg, log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot use the state file")
 		return exitStateError
@@ -194,7 +201,7 @@ func once(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
 }
 
 func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
-	release, err := lockDaemon(cfg)
+	release, err := lockDaemon(cfg, log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot use the state file")
 		return exitStateError

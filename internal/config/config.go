@@ -89,6 +89,9 @@ type Config struct {
 	CheckConfig bool
 	Version     bool
 	MigrateDown int // target schema of --migrate-down; -1: not asked
+	// ResetHistory: set a lost or damaged state file aside, start a fresh
+	// history and exit (--reset-history).
+	ResetHistory bool
 }
 
 // parseBytes reads a byte count with an optional binary unit: 0, 1048576,
@@ -281,6 +284,7 @@ func modeKeys() []key {
 		{"output", "table", "audit output: table or json", oneOf(&[]string{"table", "json"}, func(c *Config) *string { return &c.Output }), false},
 		{"check-config", "false", "validate the configuration and exit", boolean(func(c *Config) *bool { return &c.CheckConfig }), false},
 		{"version", "false", "print version, commit and Go version and exit", boolean(func(c *Config) *bool { return &c.Version }), false},
+		{"reset-history", "false", "set a lost or damaged state file aside (renamed with a timestamp, never deleted), start a fresh restart history and exit (stop the daemon first)", boolean(func(c *Config) *bool { return &c.ResetHistory }), false},
 		{"migrate-down", "", "rewrite the state file to this older schema version for a rollback (stop the daemon first; a backup is kept) and exit", func(c *Config, v string) error {
 			c.MigrateDown = -1
 			if v == "" {
@@ -605,6 +609,9 @@ func (c *Config) check() error {
 	}
 	if c.MigrateDown >= 0 && (c.Once || c.DryRun) {
 		return errors.New("migrate-down: a rollback runs alone, without --once or --dry-run")
+	}
+	if c.ResetHistory && (c.Once || c.DryRun || c.MigrateDown >= 0) {
+		return errors.New("reset-history: a reset runs alone, without --once, --dry-run or --migrate-down")
 	}
 	if c.Version {
 		return nil
