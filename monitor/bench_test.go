@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"webservicemonitor/internal/accounts"
+	"webservicemonitor/internal/config"
 	"webservicemonitor/internal/synth"
 	"webservicemonitor/sources/manifest"
 	"webservicemonitor/sources/proxy"
@@ -19,7 +20,9 @@ import (
 func benchInputs(b *testing.B, tools int) Inputs {
 	b.Helper()
 	p := synth.ForBenchmark(b, tools)
-	s := &manifest.Scanner{Root: p.Homes, Project: "tools", Accounts: accounts.NewPasswdFile(p.Passwd)}
+	cfg := config.Defaults()
+	s := &manifest.Scanner{Root: p.Homes, Project: "tools", Accounts: accounts.NewPasswdFile(p.Passwd),
+		WebTypes: cfg.WebTypes, Concurrency: cfg.ManifestWorkers, Timeout: cfg.ManifestTimeout}
 	scan, err := s.Scan(context.Background())
 	if err != nil {
 		b.Fatal(err)
@@ -59,8 +62,9 @@ func benchInputs(b *testing.B, tools int) Inputs {
 func BenchmarkPlan(b *testing.B) {
 	for _, size := range synth.Sizes() {
 		in := benchInputs(b, size.Tools)
-		p := DefaultPolicy()
-		p.ValveFraction = 1 // measure the planning, not a tripped valve
+		p := testPolicy()
+		p.Jitter = BackoffJitter // as the daemon has it
+		p.ValveFraction = 1      // measure the planning, not a tripped valve
 		b.Run(size.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			var plan Plan

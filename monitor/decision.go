@@ -24,28 +24,29 @@ const (
 // metrics and decides when service.log hears about a change.
 type Code string
 
-// The reason codes.
+// The reason codes. A skipped manifest's code is the manifest scanner's
+// reason (manifest.Reason*), converted.
 const (
-	CodeHealthy         Code = "healthy"
-	CodeUnchecked            = "registration-unchecked"
-	CodeNoJob                = "no-job"
-	CodeJobError             = "job-error"
-	CodeJobDeleting          = "job-deleting"
-	CodeUnregistered         = "unregistered"
-	CodeRegistering          = "registering"
-	CodePending              = "pending"
-	CodePendingTooLong       = "pending-too-long"
-	CodeHeld                 = "held"
-	CodeSuspended            = "suspended"
-	CodeUnknownState         = "unknown-state"
-	CodeGridUnknown          = "grid-unknown"
-	CodeProxyUnknown         = "proxy-unknown"
-	CodeBackoff              = "backoff"
-	CodeBudgetExhausted      = "budget-exhausted"
-	CodeValve                = "valve"
-	CodeOtherBackend         = "other-backend"
-	CodeProxyOnly            = "proxy-only"
-	CodeHistoryUnknown       = "history-unknown"
+	CodeHealthy         Code = "healthy"                // running and registered
+	CodeUnchecked       Code = "registration-unchecked" // running; registration checking is off
+	CodeNoJob           Code = "no-job"                 // no web job on the grid
+	CodeJobError        Code = "job-error"              // the job is stuck in error (E)
+	CodeJobDeleting     Code = "job-deleting"           // the job is being deleted (d)
+	CodeUnregistered    Code = "unregistered"           // running, not (actively) registered with the proxy
+	CodeRegistering     Code = "registering"            // running, within the registration grace
+	CodePending         Code = "pending"                // queued
+	CodePendingTooLong  Code = "pending-too-long"       // queued longer than the policy's limit
+	CodeHeld            Code = "held"                   // on hold before it ever ran
+	CodeSuspended       Code = "suspended"              // suspended, or its queue is
+	CodeUnknownState    Code = "unknown-state"          // state letters this supervisor does not know
+	CodeGridUnknown     Code = "grid-unknown"           // qstat failed this cycle
+	CodeProxyUnknown    Code = "proxy-unknown"          // the proxy's /list failed this cycle
+	CodeBackoff         Code = "backoff"                // restart held back until the backoff elapses
+	CodeBudgetExhausted Code = "budget-exhausted"       // restart budget spent: given up
+	CodeValve           Code = "valve"                  // restart held back by the safety valve
+	CodeOtherBackend    Code = "other-backend"          // the manifest's backend is not ours
+	CodeProxyOnly       Code = "proxy-only"             // registered, but no manifest asks for a web service
+	CodeHistoryUnknown  Code = "history-unknown"        // the restart history could not be read
 )
 
 // Decision is the supervisor's verdict on one tool for one cycle. Reason is

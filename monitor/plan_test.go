@@ -19,10 +19,21 @@ import (
 
 var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
+// testPolicy is the daemon's default policy (internal/config) without the
+// jitter: exact times in the tables. The jitter has its own test.
 func testPolicy() Policy {
-	p := DefaultPolicy()
-	p.Jitter = 0 // exact times in the table; jitter has its own test
-	return p
+	return Policy{
+		Budget:            3,
+		Window:            time.Hour,
+		BackoffInitial:    2 * time.Minute,
+		BackoffMax:        30 * time.Minute,
+		ResetAfter:        10 * time.Minute,
+		RegistrationGrace: 2 * time.Minute,
+		PendingTooLong:    10 * time.Minute,
+		Retention:         24 * time.Hour,
+		ValveMin:          10,
+		ValveFraction:     0.10,
+	}
 }
 
 func mf(tool, web string) manifest.Manifest {
@@ -61,39 +72,36 @@ func attempts(ago ...time.Duration) state.ToolRecord {
 	return r
 }
 
-func TestPlanSingleTool(t *testing.T) {
-	withJob := func(mod func(*qstat.Job), j qstat.Job) qstat.Job { mod(&j); return j }
-	tests := []struct {
-		name     string
-		jobs     []qstat.Job
-		proxy    proxy.Snapshot
-		proxyErr error
-		gridErr  error
-		history  state.ToolRecord
-		histErr  error
-		policy   func(*Policy)
+// singleToolCase is one tool's sources and history, and what its decision
+// must say.
+type singleToolCase struct {
+	name     string
+	jobs     []qstat.Job
+	proxy    proxy.Snapshot
+	proxyErr error
+	gridErr  error
+	history  state.ToolRecord
+	histErr  error
+	policy   func(*Policy)
 
-		action     Action
-		code       Code
-		registered string // "true", "false" or "nil"
-		attempts   int
-		reason     string // substring
-	}{
-		{name: "running and registered", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxy: registered("a"),
-			action: ActionNone, code: CodeHealthy, registered: "true", reason: "job 1 (lighttpd-a) is running (r) and registered with proxy proxy-01"},
+	action     Action
+	code       Code
+	registered string // "true", "false" or "nil"
+	attempts   int
+	reason     string // substring
+}
+
+// withJob is the job, changed by mod.
+func withJob(mod func(*qstat.Job), j qstat.Job) qstat.Job { mod(&j); return j }
+
+func TestPlanJobPhases(t *testing.T) {
+	testSingleTool(t, []singleToolCase{
 		{name: "transferring and registered", jobs: []qstat.Job{job(1, "a", "lighttpd", "t")}, proxy: registered("a"),
 			action: ActionNone, code: CodeHealthy, registered: "true"},
 		{name: "restarted-running Rr", jobs: []qstat.Job{job(1, "a", "lighttpd", "Rr")}, proxy: registered("a"),
 			action: ActionNone, code: CodeHealthy},
 		{name: "running with hold hr", jobs: []qstat.Job{job(1, "a", "lighttpd", "hr")}, proxy: registered("a"),
 			action: ActionNone, code: CodeHealthy},
-		{name: "running, unregistered (seed 000)", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxy: registered(),
-			action: ActionRestart, code: CodeUnregistered, registered: "false", attempts: 1, reason: "not registered with proxy proxy-01; restart 1 of 3 in 1h0m0s"},
-		{name: "running, registration inactive", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")},
-			proxy:  proxy.Snapshot{Proxy: "p", Enabled: true, Registrations: map[string]proxy.Registration{"a": {Status: "inactive"}}},
-			action: ActionRestart, code: CodeUnregistered, registered: "false", reason: `is "inactive"`},
-		{name: "fresh job gets the registration grace", jobs: []qstat.Job{withJob(func(j *qstat.Job) { j.Started = t0.Add(-30 * time.Second) }, job(1, "a", "lighttpd", "r"))},
-			proxy: registered(), action: ActionWait, code: CodeRegistering, registered: "false"},
 		{name: "no job", proxy: registered(), action: ActionRestart, code: CodeNoJob, attempts: 1, reason: "no lighttpd-a job on the grid"},
 		{name: "job in error Eqw", jobs: []qstat.Job{job(1, "a", "lighttpd", "Eqw")}, proxy: registered(),
 			action: ActionRestart, code: CodeJobError, reason: "stuck in error state Eqw"},
@@ -118,12 +126,31 @@ func TestPlanSingleTool(t *testing.T) {
 			action: ActionNone, code: CodeHealthy, reason: "job 2 (lighttpd-a, one of 2 jobs of that name)"},
 		{name: "grid source failed", gridErr: errors.New("qstat exit 1"), proxy: registered(),
 			action: ActionWait, code: CodeGridUnknown, registered: "nil"},
+	})
+}
+
+func TestPlanRegistration(t *testing.T) {
+	testSingleTool(t, []singleToolCase{
+		{name: "running and registered", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxy: registered("a"),
+			action: ActionNone, code: CodeHealthy, registered: "true", reason: "job 1 (lighttpd-a) is running (r) and registered with proxy proxy-01"},
+		{name: "running, unregistered (seed 000)", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxy: registered(),
+			action: ActionRestart, code: CodeUnregistered, registered: "false", attempts: 1, reason: "not registered with proxy proxy-01; restart 1 of 3 in 1h0m0s"},
+		{name: "running, registration inactive", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")},
+			proxy:  proxy.Snapshot{Proxy: "p", Enabled: true, Registrations: map[string]proxy.Registration{"a": {Status: "inactive"}}},
+			action: ActionRestart, code: CodeUnregistered, registered: "false", reason: `is "inactive"`},
+		{name: "fresh job gets the registration grace", jobs: []qstat.Job{withJob(func(j *qstat.Job) { j.Started = t0.Add(-30 * time.Second) }, job(1, "a", "lighttpd", "r"))},
+			proxy: registered(), action: ActionWait, code: CodeRegistering, registered: "false"},
 		{name: "proxy failed, running job", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxyErr: errors.New("500"),
 			action: ActionWait, code: CodeProxyUnknown, registered: "nil"},
 		{name: "proxy failed, no job: grid alone says down", proxyErr: errors.New("500"),
 			action: ActionRestart, code: CodeNoJob},
 		{name: "proxy checking off", jobs: []qstat.Job{job(1, "a", "lighttpd", "r")}, proxy: proxy.Snapshot{},
 			action: ActionNone, code: CodeUnchecked, registered: "nil"},
+	})
+}
+
+func TestPlanRestartPolicy(t *testing.T) {
+	testSingleTool(t, []singleToolCase{
 		{name: "backoff after one attempt", proxy: registered(), history: attempts(time.Minute),
 			action: ActionHold, code: CodeBackoff, attempts: 1, reason: "next restart not before 2026-11-21T12:01:00Z"},
 		{name: "backoff elapsed", proxy: registered(), history: attempts(3 * time.Minute),
@@ -142,7 +169,12 @@ func TestPlanSingleTool(t *testing.T) {
 			action: ActionWait, code: CodeHistoryUnknown},
 		{name: "custom budget of 1", proxy: registered(), history: attempts(30 * time.Minute), policy: func(p *Policy) { p.Budget = 1 },
 			action: ActionGiveUp, code: CodeBudgetExhausted},
-	}
+	})
+}
+
+// testSingleTool plans each case for one tool, "a", and checks its decision.
+func testSingleTool(t *testing.T, tests []singleToolCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := testPolicy()
@@ -186,14 +218,15 @@ func TestPlanSingleTool(t *testing.T) {
 	}
 }
 
+// decideRecord plans tool "a" from its jobs, the proxy's list and its record.
+func decideRecord(jobs []qstat.Job, reg proxy.Snapshot, rec state.ToolRecord) Decision {
+	in := Inputs{Manifests: manifest.Scan{Manifests: []manifest.Manifest{mf("a", "lighttpd")}}, Now: t0, LastCycle: t0.Add(-time.Minute)}
+	in.Jobs, in.Proxy, in.History = jobs, reg, state.RecordsOf(map[string]state.ToolRecord{"a": rec})
+	return MakePlan(in, testPolicy()).Decisions[0]
+}
+
 func TestPlanRecords(t *testing.T) {
-	p := testPolicy()
-	base := Inputs{Manifests: manifest.Scan{Manifests: []manifest.Manifest{mf("a", "lighttpd")}}, Proxy: registered(), Now: t0, LastCycle: t0.Add(-time.Minute)}
-	decide := func(jobs []qstat.Job, reg proxy.Snapshot, rec state.ToolRecord) Decision {
-		in := base
-		in.Jobs, in.Proxy, in.History = jobs, reg, state.RecordsOf(map[string]state.ToolRecord{"a": rec})
-		return MakePlan(in, p).Decisions[0]
-	}
+	decide := decideRecord
 	up := []qstat.Job{job(1, "a", "lighttpd", "r")}
 
 	t.Run("restart records a started attempt and a backoff step", func(t *testing.T) {
@@ -233,6 +266,11 @@ func TestPlanRecords(t *testing.T) {
 			t.Errorf("record = %+v", d.Next)
 		}
 	})
+}
+
+func TestPlanRecordsGiveUpAndRetention(t *testing.T) {
+	decide := decideRecord
+	up := []qstat.Job{job(1, "a", "lighttpd", "r")}
 	t.Run("give-up is noted once", func(t *testing.T) {
 		rec := attempts(50*time.Minute, 40*time.Minute, 30*time.Minute)
 		d := decide(nil, registered(), rec)
@@ -279,10 +317,10 @@ func TestPlanOtherTools(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"k":     "skip/" + CodeOtherBackend,
+		"k":     "skip/" + string(CodeOtherBackend),
 		"bad":   "skip/" + manifest.ReasonInvalidYAML,
-		"ghost": "skip/" + CodeProxyOnly,
-		"s":     "skip/" + CodeProxyOnly,
+		"ghost": "skip/" + string(CodeProxyOnly),
+		"s":     "skip/" + string(CodeProxyOnly),
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("decisions = %v, want %v", got, want)
@@ -354,7 +392,8 @@ func TestPlanValve(t *testing.T) {
 }
 
 func TestBackoffJitter(t *testing.T) {
-	p := DefaultPolicy()
+	p := testPolicy()
+	p.Jitter = BackoffJitter
 	seen := map[time.Duration]bool{}
 	for i := range 50 {
 		last := t0.Add(time.Duration(i) * time.Second)
@@ -459,5 +498,24 @@ func TestPlanSameFromUnsortedInputs(t *testing.T) {
 	}
 	if len(sorted.Forget) != 1 || sorted.Forget[0] != "gone" || len(sorted.Restarts()) == 0 {
 		t.Fatalf("forget %v, %d restarts", sorted.Forget, len(sorted.Restarts()))
+	}
+}
+
+func TestPlanSkipSentences(t *testing.T) {
+	k8s := mf("k", "php7.4")
+	k8s.Backend = "kubernetes"
+	in := Inputs{Manifests: manifest.Scan{Manifests: []manifest.Manifest{k8s}}, Proxy: registered("ghost"), Now: t0}
+	want := map[string]string{
+		"ghost": "registered with proxy proxy-01 but no service.manifest asks for a web service; not touched",
+		"k":     `backend "kubernetes" is not managed by this supervisor`,
+	}
+	plan := MakePlan(in, testPolicy())
+	for _, d := range plan.Decisions {
+		if d.Reason != want[d.Tool] {
+			t.Errorf("%s: reason %q, want %q", d.Tool, d.Reason, want[d.Tool])
+		}
+	}
+	if len(plan.Decisions) != len(want) {
+		t.Errorf("%d decisions, want %d", len(plan.Decisions), len(want))
 	}
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // Policy is the restart policy: a per-tool window budget with exponential
-// backoff between attempts, and a global safety valve.
+// backoff between attempts, and a global safety valve. It has no defaults of
+// its own: the daemon fills it from internal/config, tests build their own.
 type Policy struct {
 	Budget            int           // restarts allowed per tool in Window
 	Window            time.Duration // sliding window the budget counts in
@@ -25,24 +26,11 @@ type Policy struct {
 	ValveAllow        int // restarts still let through per cycle while the valve holds
 }
 
-// DefaultPolicy is the old monitor's budget (3 restarts an hour) with the
-// backoff and valve it lacked.
-func DefaultPolicy() Policy {
-	return Policy{
-		Budget:            3,
-		Window:            60 * time.Minute,
-		BackoffInitial:    2 * time.Minute,
-		BackoffMax:        30 * time.Minute,
-		Jitter:            0.25,
-		ResetAfter:        10 * time.Minute,
-		RegistrationGrace: 2 * time.Minute,
-		PendingTooLong:    10 * time.Minute,
-		Retention:         24 * time.Hour,
-		ValveMin:          10,
-		ValveFraction:     0.10,
-		ValveAllow:        0,
-	}
-}
+// BackoffJitter is the fraction by which each backoff delay is spread (±25 %,
+// as Nomad's restart tracker does), so that tools that went down together do
+// not all come back in the same cycle. The daemon sets Policy.Jitter to it;
+// tests set 0 to get exact times.
+const BackoffJitter = 0.25
 
 // backoffDelay is the wait after the step-th attempt since the last reset
 // (step >= 1). The jitter is derived from the tool and the attempt time rather

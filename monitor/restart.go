@@ -1,0 +1,70 @@
+package monitor
+
+import (
+	"fmt"
+	"time"
+
+	"webservicemonitor/state"
+)
+
+// restartTracker is the per-tool restart policy, as Nomad's restart tracker
+// is a task's: from the tool's restart history, it decides whether a tool
+// that needs a restart gets one now, is held back until its backoff has
+// elapsed, or is given up on because its budget for the window is spent.
+type restartTracker struct {
+	policy  Policy
+	tool    string
+	history *state.ToolRecord // nil when the history could not be read
+	now     time.Time
+}
+
+// restartVerdict is the tracker's answer for one tool.
+type restartVerdict struct {
+	action      Action    // restart, hold, give-up; wait when the history is unknown
+	code        Code      // the observation's when the restart is allowed
+	reason      string    // the observation's sentence, then why no restart, if none
+	attempts    int       // restarts in the window, counting the one allowed now
+	nextRestart time.Time // when a restart is next allowed
+	givenUp     bool
+}
+
+// decide answers for a tool whose observation asks for a restart.
+func (t restartTracker) decide(seen observation) restartVerdict {
+	p := t.policy
+	if t.history == nil {
+		return restartVerdict{action: ActionWait, code: CodeHistoryUnknown,
+			reason: seen.reason + "; restart history unavailable, so not restarting"}
+	}
+	inWindow := attemptsSince(t.history.Attempts, t.now.Add(-p.Window))
+	if len(inWindow) >= p.Budget {
+		// The budget frees up when the oldest attempt that spent it leaves
+		// the window.
+		next := inWindow[len(inWindow)-p.Budget].At.Add(p.Window)
+		return restartVerdict{action: ActionGiveUp, code: CodeBudgetExhausted,
+			attempts: len(inWindow), nextRestart: next, givenUp: true,
+			reason: seen.reason + fmt.Sprintf("; gave up after %d restarts in %s; no restart before %s unless it comes back",
+				len(inWindow), roundDuration(p.Window), stamp(next))}
+	}
+	if next, ok := t.backoffEnds(); ok && t.now.Before(next) {
+		return restartVerdict{action: ActionHold, code: CodeBackoff,
+			attempts: len(inWindow), nextRestart: next,
+			reason: seen.reason + fmt.Sprintf("; backing off after %d restart(s), next restart not before %s",
+				t.history.BackoffStep, stamp(next))}
+	}
+	return restartVerdict{action: ActionRestart, code: seen.code, reason: seen.reason,
+		attempts: len(inWindow) + 1, nextRestart: t.now}
+}
+
+// backoffEnds is when the backoff after the tool's last attempt ends; false
+// when no backoff applies (no attempt, or the backoff was reset).
+func (t restartTracker) backoffEnds() (time.Time, bool) {
+	h := t.history
+	if len(h.Attempts) == 0 || h.BackoffStep <= 0 {
+		return time.Time{}, false
+	}
+	last := h.Attempts[len(h.Attempts)-1].At
+	return last.Add(t.policy.backoffDelay(t.tool, h.BackoffStep, last)), true
+}
+
+// stamp is how a sentence shows a point in time.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
