@@ -95,6 +95,11 @@ type Decision struct {
 	Next          *state.ToolRecord
 	RecordChanged bool
 	GivenUp       bool // paged: the budget is spent
+	// ClockCorrected says that times in the tool's history were in the
+	// future (a clock stepped back, or one that ran ahead and was put
+	// right): Previous has them as now, and Next is written so that the
+	// correction is made, and logged, once.
+	ClockCorrected bool
 }
 
 // DownSince is when the current down streak was first seen; zero while up.

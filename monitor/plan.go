@@ -96,7 +96,8 @@ func decideAll(seen *joined, in *Inputs, p *Policy) (decisions []Decision, wanti
 // decide makes d the tool's decision before the safety valve, and before
 // its next record is worked out.
 func decide(d *Decision, v *toolView, in *Inputs, p *Policy) {
-	d.Tool, d.Manifest, d.Previous = v.tool, v.manifest, v.previous
+	d.Tool, d.Manifest = v.tool, v.manifest
+	d.Previous, d.ClockCorrected = notInFuture(v.previous, in.Now)
 	switch {
 	case v.skipped != nil:
 		d.Action, d.Code, d.Reason = ActionSkip, Code(v.skipped.Code), v.skipped.Reason
@@ -125,7 +126,7 @@ func decideDesired(d *Decision, v *toolView, in *Inputs, p *Policy) {
 	if seen.action != ActionRestart {
 		return
 	}
-	tracker := restartTracker{policy: *p, tool: v.tool, history: v.previous, now: in.Now}
+	tracker := restartTracker{policy: *p, tool: v.tool, history: d.Previous, now: in.Now}
 	if in.HistoryErr != nil {
 		tracker.history = nil
 	}

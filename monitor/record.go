@@ -16,7 +16,7 @@ import (
 func finish(d *Decision, in *Inputs, p *Policy) {
 	rec := d.Previous
 	d.Next = rec
-	if d.Code == CodeProxyOnly || staysUp(d) {
+	if d.Code == CodeProxyOnly || (staysUp(d) && !d.ClockCorrected) {
 		return
 	}
 	next := state.Prune(*rec, in.Now.Add(-p.Retention))
@@ -35,7 +35,7 @@ func finish(d *Decision, in *Inputs, p *Policy) {
 		}
 	}
 	noteRefusal(d, &next)
-	if !recordsEqual(*rec, next) {
+	if !recordsEqual(*rec, next) || d.ClockCorrected { // a corrected record is written once
 		changed := next
 		if d.Action != ActionRestart {
 			// Its own attempts, never the history's: the cycle fills in

@@ -279,6 +279,9 @@ func (r Report) Log(log zerolog.Logger, err error) {
 	}
 	outcomes := r.outcomes()
 	for _, d := range r.Plan.Decisions {
+		if d.ClockCorrected {
+			log.Warn().Str("tool", d.Tool).Msg("restart history dated in the future (the clock was stepped back?): those times are taken as now")
+		}
 		// Restarts and refusals are logged every cycle; steady states
 		// (up, waiting, skipped) only when they change, or the log of a
 		// platform with thousands of tools would drown what matters.

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"webservicemonitor/state"
@@ -68,3 +69,41 @@ func (t restartTracker) backoffEnds() (time.Time, bool) {
 
 // stamp is how a sentence shows a point in time.
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// FutureTolerance is how far past now a recorded time may lie before it is
+// taken for the mark of a clock step rather than of two clocks a little
+// apart.
+const FutureTolerance = time.Minute
+
+// notInFuture returns the record with every time later than now (beyond
+// FutureTolerance) taken as now, and whether it had any. Attempts are dated
+// by the wall clock: after a step back of two hours, an attempt two hours
+// "ahead" would hold its backoff and its window for two hours more, and one
+// made while the clock ran a year ahead would give its tool up for a year.
+// Taken as made now, they count normally; a step forward gives at most one
+// window's budget more.
+func notInFuture(rec *state.ToolRecord, now time.Time) (*state.ToolRecord, bool) {
+	limit := now.Add(FutureTolerance)
+	future := func(t time.Time) bool { return t.After(limit) }
+	times := func(r *state.ToolRecord) []*time.Time {
+		return []*time.Time{&r.DownSince, &r.UpSince, &r.LastSeenUp, &r.GivenUpAt}
+	}
+	found := slices.ContainsFunc(rec.Attempts, func(a state.Attempt) bool { return future(a.At) }) ||
+		slices.ContainsFunc(times(rec), func(t *time.Time) bool { return future(*t) })
+	if !found {
+		return rec, false
+	}
+	c := *rec
+	c.Attempts = slices.Clone(rec.Attempts)
+	for i := range c.Attempts {
+		if future(c.Attempts[i].At) {
+			c.Attempts[i].At = now
+		}
+	}
+	for _, t := range times(&c) {
+		if future(*t) {
+			*t = now
+		}
+	}
+	return &c, true
+}
