@@ -45,6 +45,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseMatchesReference$$' -fuzztime=$(FUZZTIME) ./sources/qstat/
 	$(GO) test -run='^$$' -fuzz='^FuzzSimpleMatchesYAML$$' -fuzztime=$(FUZZTIME) ./sources/manifest/
 	$(GO) test -run='^$$' -fuzz='^FuzzRecordEncoding$$' -fuzztime=$(FUZZTIME) ./state/
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeListMatchesEncodingJSON$$' -fuzztime=$(FUZZTIME) ./sources/proxy/
+	$(GO) test -run='^$$' -fuzz='^FuzzText$$' -fuzztime=$(FUZZTIME) ./internal/sanitize/
 
 e2e: build $(E2E)
 
