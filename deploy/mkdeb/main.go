@@ -37,44 +37,75 @@ func main() {
 }
 
 func run(args []string) error {
-	fs := flag.NewFlagSet("mkdeb", flag.ContinueOnError)
-	root := fs.String("root", "", "repository root (absolute)")
-	binary := fs.String("binary", "bin/webservicemonitor", "the built binary, relative to -root")
-	version := fs.String("version", "", "git describe --tags --always --dirty (as baked into the binary)")
-	commit := fs.String("commit", "", "git commit (as baked into the binary)")
-	commits := fs.Int("commits", 0, "git rev-list --count HEAD: orders untagged builds")
-	arch := fs.String("arch", runtime.GOARCH, "Debian architecture of the binary")
-	out := fs.String("out", "bin", "directory for the .deb, relative to -root")
-	maintainer := fs.String("maintainer", "webservicemonitor maintainers <root@localhost>", "Maintainer field")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if !filepath.IsAbs(*root) {
-		return fmt.Errorf("-root %q must be an absolute path", *root)
-	}
-	debVersion, err := DebianVersion(*version, *commits)
+	o, err := parseOptions(args)
 	if err != nil {
 		return err
 	}
-	abs := func(p string) string { return filepath.Join(*root, p) }
+	debVersion, err := DebianVersion(o.version, o.commits)
+	if err != nil {
+		return err
+	}
+	libc, err := glibcRequirement(o.abs(o.binary))
+	if err != nil {
+		return err
+	}
+	contents, err := Contents(o.root, o.binary)
+	if err != nil {
+		return err
+	}
+	info := nfpm.WithDefaults(packageInfo(o, debVersion, libc, contents))
+	if err := nfpm.Validate(info); err != nil {
+		return fmt.Errorf("package definition: %w", err)
+	}
+	path, err := writePackage(info, o.abs(o.out))
+	if err != nil {
+		return err
+	}
+	fmt.Println(path)
+	return nil
+}
 
-	libc, err := glibcRequirement(abs(*binary))
-	if err != nil {
-		return err
+// options are mkdeb's command line.
+type options struct {
+	root, binary, version, commit, arch, out, maintainer string
+	commits                                              int
+}
+
+// abs is p, relative to the repository root, made absolute.
+func (o options) abs(p string) string { return filepath.Join(o.root, p) }
+
+func parseOptions(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("mkdeb", flag.ContinueOnError)
+	fs.StringVar(&o.root, "root", "", "repository root (absolute)")
+	fs.StringVar(&o.binary, "binary", "bin/webservicemonitor", "the built binary, relative to -root")
+	fs.StringVar(&o.version, "version", "", "git describe --tags --always --dirty (as baked into the binary)")
+	fs.StringVar(&o.commit, "commit", "", "git commit (as baked into the binary)")
+	fs.IntVar(&o.commits, "commits", 0, "git rev-list --count HEAD: orders untagged builds")
+	fs.StringVar(&o.arch, "arch", runtime.GOARCH, "Debian architecture of the binary")
+	fs.StringVar(&o.out, "out", "bin", "directory for the .deb, relative to -root")
+	fs.StringVar(&o.maintainer, "maintainer", "webservicemonitor maintainers <root@localhost>", "Maintainer field")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
 	}
-	contents, err := Contents(*root, *binary)
-	if err != nil {
-		return err
+	if !filepath.IsAbs(o.root) {
+		return options{}, fmt.Errorf("-root %q must be an absolute path", o.root)
 	}
-	info := &nfpm.Info{
+	return o, nil
+}
+
+// packageInfo is the package's control data and contents: everything
+// nfpm needs but the defaults it fills in itself.
+func packageInfo(o options, debVersion, libc string, contents files.Contents) *nfpm.Info {
+	return &nfpm.Info{
 		Name:          "webservicemonitor",
-		Arch:          *arch,
+		Arch:          o.arch,
 		Platform:      "linux",
 		Version:       debVersion,
 		VersionSchema: "none", // DebianVersion already made it a Debian version
 		Section:       "admin",
 		Priority:      "optional",
-		Maintainer:    *maintainer,
+		Maintainer:    o.maintainer,
 		Description: "supervisor that keeps a grid platform's tool web services up\n" +
 			"Every minute it joins what each tool asked for (service.manifest), what the\n" +
 			"grid runs (qstat) and what the front proxy routes, restarts what is down\n" +
@@ -87,42 +118,42 @@ func run(args []string) error {
 			Depends:  []string{libc, "sudo"},
 			Contents: contents,
 			Scripts: nfpm.Scripts{
-				PostInstall: abs("deploy/debian/postinst"),
-				PreRemove:   abs("deploy/debian/prerm"),
-				PostRemove:  abs("deploy/debian/postrm"),
+				PostInstall: o.abs("deploy/debian/postinst"),
+				PreRemove:   o.abs("deploy/debian/prerm"),
+				PostRemove:  o.abs("deploy/debian/postrm"),
 			},
 			Deb: nfpm.Deb{
 				Compression: "xz",
 				Fields: map[string]string{
 					// The exact build, as `webservicemonitor --version` and the
 					// build_info metric show it.
-					"X-Build-Version": *version,
-					"X-Build-Commit":  *commit,
+					"X-Build-Version": o.version,
+					"X-Build-Commit":  o.commit,
 				},
 			},
 		},
 		DisableGlobbing: true, // Contents already expanded the globs
 	}
-	info = nfpm.WithDefaults(info)
-	if err := nfpm.Validate(info); err != nil {
-		return fmt.Errorf("package definition: %w", err)
-	}
+}
+
+// writePackage builds the .deb into dir under its conventional name and
+// returns its path; a failed build leaves no partial package behind.
+func writePackage(info *nfpm.Info, dir string) (string, error) {
 	packager := deb.Default
-	path := filepath.Join(abs(*out), packager.ConventionalFileName(info))
+	path := filepath.Join(dir, packager.ConventionalFileName(info))
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := packager.Package(info, f); err != nil {
 		f.Close()
 		os.Remove(path)
-		return fmt.Errorf("building %s: %w", path, err)
+		return "", fmt.Errorf("building %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return "", err
 	}
-	fmt.Println(path)
-	return nil
+	return path, nil
 }
 
 // ConfigFile is where the package installs the daemon's configuration.

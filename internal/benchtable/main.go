@@ -99,78 +99,13 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(bindir)
-	binaries := map[string]string{}
-	binary := func(pkg string) string {
-		if b, ok := binaries[pkg]; ok {
-			return b
-		}
-		b := filepath.Join(bindir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")+".test")
-		cmd := exec.Command("go", "test", "-c", "-o", b, pkg)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			fail(fmt.Errorf("building %s: %w", pkg, err))
-		}
-		binaries[pkg] = b
-		return b
-	}
-	run := func(s stage, bench, benchtime string, count int) result {
-		// Anchor every path element so that 1k does not also run 10k.
-		var parts []string
-		for _, p := range strings.Split(bench, "/") {
-			parts = append(parts, "^"+regexp.QuoteMeta(p)+"$")
-		}
-		cmd := exec.Command(binary(s.Pkg), "-test.run", "^$", "-test.bench", strings.Join(parts, "/"),
-			"-test.benchmem", "-test.benchtime", benchtime, "-test.count", strconv.Itoa(count))
-		cmd.Dir = s.Pkg
-		began := time.Now()
-		o, err := cmd.CombinedOutput()
-		if err != nil {
-			fail(fmt.Errorf("%s %s: %w\n%s", s.Pkg, bench, err, o))
-		}
-		r, err := parse(o)
-		if err != nil {
-			fail(err)
-		}
-		fmt.Fprintf(os.Stderr, "%-45s %-5s %10s  (%s)\n", s.Name, sizeOf(bench), dur(r.nsPerOp), time.Since(began).Round(time.Second))
-		return r
-	}
-	// Enough runs that one slow run on a shared machine does not decide.
-	benchtime := map[string]string{"1k": "20x", "10k": "10x", "100k": "3x"}
+	r := &runner{bindir: bindir, binaries: map[string]string{}}
 
 	var table bytes.Buffer
-	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', tabwriter.AlignRight)
-	names := strings.Split(*sizes, ",")
-	header := "stage\t"
-	for _, n := range names {
-		header += n + " time\t" + n + " allocs\t" + n + " peak MiB\t"
-	}
-	fmt.Fprintln(tw, header+"100k/10k\t")
-	for _, s := range stages() {
-		row := s.Name + "\t"
-		times := map[string]float64{}
-		for _, n := range names {
-			r := run(s, fmt.Sprintf(s.Bench, n), benchtime[n], 3)
-			times[n] = r.nsPerOp
-			row += fmt.Sprintf("%s\t%s\t%.0f\t", dur(r.nsPerOp), count(r.metrics["allocs/op"]), r.metrics["peak-MiB"])
-		}
-		ratio := "-"
-		if times["10k"] > 0 && times["100k"] > 0 {
-			ratio = fmt.Sprintf("%.1f", times["100k"]/times["10k"])
-		}
-		fmt.Fprintln(tw, row+ratio+"\t")
-	}
-	tw.Flush()
+	r.sizeTable(&table, strings.Split(*sizes, ","))
 	fmt.Fprintln(&table)
-	for _, s := range singles() {
-		r := run(s, s.Bench, "1x", 1)
-		extra := ""
-		for _, k := range []string{"max-open", "limit", "file-MiB", "peak-MiB"} {
-			if v, ok := r.metrics[k]; ok {
-				extra += fmt.Sprintf(", %s %.1f", k, v)
-			}
-		}
-		fmt.Fprintf(&table, "%s: %s%s\n", s.Name, dur(r.nsPerOp), extra)
-	}
+	r.singlesTable(&table)
+
 	var w io.Writer = os.Stdout
 	if *out != "" {
 		f, err := os.Create(*out)
@@ -181,6 +116,97 @@ func main() {
 		w = io.MultiWriter(os.Stdout, f)
 	}
 	fmt.Fprintf(w, "\n%s", table.String())
+}
+
+// runner runs benchmarks from test binaries built once per package into
+// bindir, so that each run is a process of its own (for its peak memory)
+// without rebuilding.
+type runner struct {
+	bindir   string
+	binaries map[string]string // package → its test binary
+}
+
+// binary is pkg's test binary, built on first use.
+func (r *runner) binary(pkg string) string {
+	if b, ok := r.binaries[pkg]; ok {
+		return b
+	}
+	b := filepath.Join(r.bindir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")+".test")
+	cmd := exec.Command("go", "test", "-c", "-o", b, pkg)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		fail(fmt.Errorf("building %s: %w", pkg, err))
+	}
+	r.binaries[pkg] = b
+	return b
+}
+
+// run runs the benchmark bench of stage s count times and returns its
+// median run, telling stderr how it went as it goes (a full table takes a
+// while).
+func (r *runner) run(s stage, bench, benchtime string, count int) result {
+	// Anchor every path element so that 1k does not also run 10k.
+	var parts []string
+	for _, p := range strings.Split(bench, "/") {
+		parts = append(parts, "^"+regexp.QuoteMeta(p)+"$")
+	}
+	cmd := exec.Command(r.binary(s.Pkg), "-test.run", "^$", "-test.bench", strings.Join(parts, "/"),
+		"-test.benchmem", "-test.benchtime", benchtime, "-test.count", strconv.Itoa(count))
+	cmd.Dir = s.Pkg
+	began := time.Now()
+	o, err := cmd.CombinedOutput()
+	if err != nil {
+		fail(fmt.Errorf("%s %s: %w\n%s", s.Pkg, bench, err, o))
+	}
+	res, err := parse(o)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Fprintf(os.Stderr, "%-45s %-5s %10s  (%s)\n", s.Name, sizeOf(bench), dur(res.nsPerOp), time.Since(began).Round(time.Second))
+	return res
+}
+
+// sizeTable writes the stage × size table, with the 100k/10k time ratio
+// that shows whether a stage stays linear.
+func (r *runner) sizeTable(table io.Writer, names []string) {
+	// Enough runs that one slow run on a shared machine does not decide.
+	benchtime := map[string]string{"1k": "20x", "10k": "10x", "100k": "3x"}
+	tw := tabwriter.NewWriter(table, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := "stage\t"
+	for _, n := range names {
+		header += n + " time\t" + n + " allocs\t" + n + " peak MiB\t"
+	}
+	fmt.Fprintln(tw, header+"100k/10k\t")
+	for _, s := range stages() {
+		row := s.Name + "\t"
+		times := map[string]float64{}
+		for _, n := range names {
+			res := r.run(s, fmt.Sprintf(s.Bench, n), benchtime[n], 3)
+			times[n] = res.nsPerOp
+			row += fmt.Sprintf("%s\t%s\t%.0f\t", dur(res.nsPerOp), count(res.metrics["allocs/op"]), res.metrics["peak-MiB"])
+		}
+		ratio := "-"
+		if times["10k"] > 0 && times["100k"] > 0 {
+			ratio = fmt.Sprintf("%.1f", times["100k"]/times["10k"])
+		}
+		fmt.Fprintln(tw, row+ratio+"\t")
+	}
+	tw.Flush()
+}
+
+// singlesTable writes one line per single-size benchmark, with whichever
+// of its own metrics it reports.
+func (r *runner) singlesTable(table io.Writer) {
+	for _, s := range singles() {
+		res := r.run(s, s.Bench, "1x", 1)
+		extra := ""
+		for _, k := range []string{"max-open", "limit", "file-MiB", "peak-MiB"} {
+			if v, ok := res.metrics[k]; ok {
+				extra += fmt.Sprintf(", %s %.1f", k, v)
+			}
+		}
+		fmt.Fprintf(table, "%s: %s%s\n", s.Name, dur(res.nsPerOp), extra)
+	}
 }
 
 func sizeOf(bench string) string {

@@ -59,20 +59,9 @@ func Setup(dir, demogridPath, proxyAddr string, now time.Time) (*World, error) {
 			return nil, err
 		}
 	}
-	passwd := ""
-	for _, t := range Tools() {
-		home := filepath.Join(homes, t.Name)
-		if err := os.MkdirAll(home, 0o755); err != nil {
-			return nil, err
-		}
-		content := "# This file is used by webservice to track state.\n# Do not edit it by hand.\nversion: 4\n" + t.Manifest
-		if t.Name == "hotel" {
-			content = t.Manifest
-		}
-		if err := os.WriteFile(filepath.Join(home, "service.manifest"), []byte(content), 0o644); err != nil {
-			return nil, err
-		}
-		passwd += fmt.Sprintf("tools.%s:x:%s:%s:demo tool %s:%s:/bin/bash\n", t.Name, me.Uid, me.Gid, t.Name, home)
+	passwd, err := writeHomes(homes, me)
+	if err != nil {
+		return nil, err
 	}
 	files := map[string]string{
 		"passwd":       passwd,
@@ -84,7 +73,39 @@ func Setup(dir, demogridPath, proxyAddr string, now time.Time) (*World, error) {
 			return nil, err
 		}
 	}
+	if err := writeGrid(w.Grid.Dir, now); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(w.ConfigFile, []byte(supervisorConfig(dir, homes, demogridPath, w.Grid.Dir)), 0o644); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
 
+// writeHomes writes every demo tool's home and manifest under homes, and
+// returns the passwd lines that map their accounts to me (the demo runs
+// unprivileged, so every tool is the current user).
+func writeHomes(homes string, me *user.User) (passwd string, err error) {
+	for _, t := range Tools() {
+		home := filepath.Join(homes, t.Name)
+		if err := os.MkdirAll(home, 0o755); err != nil {
+			return "", err
+		}
+		content := "# This file is used by webservice to track state.\n# Do not edit it by hand.\nversion: 4\n" + t.Manifest
+		if t.Name == "hotel" {
+			content = t.Manifest // a broken manifest must stay broken: no header
+		}
+		if err := os.WriteFile(filepath.Join(home, "service.manifest"), []byte(content), 0o644); err != nil {
+			return "", err
+		}
+		passwd += fmt.Sprintf("tools.%s:x:%s:%s:demo tool %s:%s:/bin/bash\n", t.Name, me.Uid, me.Gid, t.Name, home)
+	}
+	return passwd, nil
+}
+
+// writeGrid writes the grid's starting state into gridDir: one job per
+// path of the planner that Tools describes, dated relative to now.
+func writeGrid(gridDir string, now time.Time) error {
 	old := now.Add(-2 * time.Hour)
 	grid := Grid{
 		NextJob: 1000,
@@ -101,15 +122,17 @@ func Setup(dir, demogridPath, proxyAddr string, now time.Time) (*World, error) {
 	}
 	data, err := json.MarshalIndent(grid, "", "  ")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(w.Grid.Dir, "grid.json"), data, 0o644); err != nil {
-		return nil, err
-	}
+	return os.WriteFile(filepath.Join(gridDir, "grid.json"), data, 0o644)
+}
 
-	gridArg := shellquote.Join(w.Grid.Dir)
+// supervisorConfig is the supervisor configuration of the demo in dir: every path
+// points into dir and demogrid stands in for qstat and webservice.
+func supervisorConfig(dir, homes, demogridPath, gridDir string) string {
+	gridArg := shellquote.Join(gridDir)
 	prog := shellquote.Join(demogridPath)
-	config := fmt.Sprintf(`# Demo configuration: every path points into %[1]s; nothing real is touched.
+	return fmt.Sprintf(`# Demo configuration: every path points into %[1]s; nothing real is touched.
 homes: %[2]s
 project-file: %[1]s/wmcs-project
 passwd-file: %[1]s/passwd
@@ -129,10 +152,6 @@ log-format: console
 # Any free loopback port: the demo must not collide with a real daemon's 9469.
 listen: 127.0.0.1:0
 `, dir, homes, prog, gridArg)
-	if err := os.WriteFile(w.ConfigFile, []byte(config), 0o644); err != nil {
-		return nil, err
-	}
-	return w, nil
 }
 
 // Start lays out the demo platform in dir (see Setup) and serves its proxy

@@ -127,86 +127,127 @@ type toolSeries struct{ web, status, code string }
 // own together with the Go runtime and process collectors. interval is the
 // cycle interval (for /healthz); now is the clock.
 func New(info buildinfo.Info, interval time.Duration, now func() time.Time) *Metrics {
-	reg := prometheus.NewRegistry()
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{reg: reg, interval: interval, now: now, born: now(),
+	r := registrar{prometheus.NewRegistry()}
+	m := &Metrics{reg: r.reg, interval: interval, now: now, born: now(),
 		tools: map[string]toolSeries{}, failing: map[string]int{}}
 
-	gauge := func(name, help string) prometheus.Gauge {
-		g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
-		f(g)
-		return g
-	}
-	gaugeVec := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
-		f(g)
-		return g
-	}
-	counterVec := func(name, help string, labels ...string) *prometheus.CounterVec {
-		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
-		f(c)
-		return c
-	}
-
-	f(collectors.NewGoCollector())
-	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	build := gaugeVec("build_info", "Build of the running supervisor; always 1.", "version", "commit", "goversion")
+	r.register(collectors.NewGoCollector())
+	r.register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	build := r.gaugeVec("build_info", "Build of the running supervisor; always 1.", "version", "commit", "goversion")
 	build.WithLabelValues(info.Version, info.Commit, info.GoVersion).Set(1)
 
-	m.toolStatus = gaugeVec("tool_status",
+	m.newToolMetrics(r)
+	m.newCycleMetrics(r)
+	m.newRestartMetrics(r)
+	m.newSourceMetrics(r)
+	m.newAlertMetrics(r)
+	m.zeroKnownSeries()
+	return m
+}
+
+// registrar makes metrics in the supervisor's namespace and registers them
+// in one daemon's registry as it goes, so that no metric can be defined and
+// then forgotten.
+type registrar struct{ reg *prometheus.Registry }
+
+func (r registrar) register(c prometheus.Collector) { r.reg.MustRegister(c) }
+
+func (r registrar) gauge(name, help string) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
+	r.register(g)
+	return g
+}
+
+func (r registrar) gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
+	r.register(g)
+	return g
+}
+
+func (r registrar) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+	r.register(c)
+	return c
+}
+
+// newToolMetrics defines the per-tool series (deleted when a tool is no
+// longer desired, see observePlan).
+func (m *Metrics) newToolMetrics(r registrar) {
+	m.toolStatus = r.gaugeVec("tool_status",
 		"Status of each desired tool's web service, one series per tool with value 1: status is what the grid and the proxy show "+
 			"(not-running, error, deleting, unregistered are down), code is the reason code of the supervisor's decision "+
 			"(e.g. backoff, valve, budget-exhausted).", "tool", "web", "status", "code")
-	m.toolDownSince = gaugeVec("tool_down_since_timestamp_seconds",
+	m.toolDownSince = r.gaugeVec("tool_down_since_timestamp_seconds",
 		"When the tool's current down streak was first seen; no series while it is up.", "tool", "web")
-	m.toolAttempts = gaugeVec("tool_restart_attempts",
+	m.toolAttempts = r.gaugeVec("tool_restart_attempts",
 		"Restarts of the tool in the current restart window (the budget counts these).", "tool")
-	m.toolRestarts = counterVec("tool_restarts_total",
+	m.toolRestarts = r.counterVec("tool_restarts_total",
 		"Restarts of the tool run by this process, by outcome.", "tool", "outcome")
+}
 
+// newCycleMetrics defines what each cycle as a whole reports: its timing,
+// its result, and the desired tools counted by status and by what holds
+// their restart.
+func (m *Metrics) newCycleMetrics(r registrar) {
 	m.cycleDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "cycle_duration_seconds", Help: "How long each cycle took, collect to report.",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300},
 	})
-	f(m.cycleDuration)
-	m.cycles = counterVec("cycles_total",
+	r.register(m.cycleDuration)
+	m.cycles = r.counterVec("cycles_total",
 		"Cycles completed, by result: ok, source-failed (some source failed, its tools were not judged), failed (could not act).", "result")
-	m.lastCycleStart = gauge("last_cycle_start_timestamp_seconds", "When the last cycle started.")
-	m.lastCycleEnd = gauge("last_cycle_end_timestamp_seconds", "When the last cycle ended, whatever its result.")
-	m.lastSuccess = gauge("last_successful_cycle_timestamp_seconds",
+	m.lastCycleStart = r.gauge("last_cycle_start_timestamp_seconds", "When the last cycle started.")
+	m.lastCycleEnd = r.gauge("last_cycle_end_timestamp_seconds", "When the last cycle ended, whatever its result.")
+	m.lastSuccess = r.gauge("last_successful_cycle_timestamp_seconds",
 		"When the last cycle ended with every source read and every decision acted on.")
-	m.toolsByStatus = gaugeVec("tools", "Desired tools by status (see tool_status) in the last cycle.", "status")
-	m.toolsDesired = gauge("tools_desired", "Tools whose manifest asks for a grid web service.")
-	m.toolsBackoff = gauge("tools_held_by_backoff", "Down tools whose restart waits for their backoff.")
-	m.toolsValveHeld = gauge("tools_held_by_valve", "Down tools whose restart the safety valve holds.")
-	m.toolsGivenUp = gauge("tools_given_up", "Down tools whose restart budget is spent (each one is paged).")
+	m.toolsByStatus = r.gaugeVec("tools", "Desired tools by status (see tool_status) in the last cycle.", "status")
+	m.toolsDesired = r.gauge("tools_desired", "Tools whose manifest asks for a grid web service.")
+	m.toolsBackoff = r.gauge("tools_held_by_backoff", "Down tools whose restart waits for their backoff.")
+	m.toolsValveHeld = r.gauge("tools_held_by_valve", "Down tools whose restart the safety valve holds.")
+	m.toolsGivenUp = r.gauge("tools_given_up", "Down tools whose restart budget is spent (each one is paged).")
+}
+
+// newRestartMetrics defines the restart counters and the safety valve's
+// gauges: what the supervisor did, and what stopped it doing more.
+func (m *Metrics) newRestartMetrics(r registrar) {
 	m.restartsStarted = prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "restarts_started_total",
 		Help: "Restarts started (recorded before they run)."})
-	f(m.restartsStarted)
-	m.restartsFinished = counterVec("restarts_finished_total",
+	r.register(m.restartsStarted)
+	m.restartsFinished = r.counterVec("restarts_finished_total",
 		"Restarts finished, by outcome: succeeded, failed, timed-out, cancelled.", "outcome")
-	m.valveTripped = gauge("safety_valve_tripped", "1 while the safety valve holds restarts, else 0.")
-	m.valveWanting = gauge("safety_valve_wanting_tools", "Tools that needed a restart in the last cycle.")
-	m.valveLimit = gauge("safety_valve_limit_tools", "The most tools one cycle may restart before the valve trips.")
+	m.valveTripped = r.gauge("safety_valve_tripped", "1 while the safety valve holds restarts, else 0.")
+	m.valveWanting = r.gauge("safety_valve_wanting_tools", "Tools that needed a restart in the last cycle.")
+	m.valveLimit = r.gauge("safety_valve_limit_tools", "The most tools one cycle may restart before the valve trips.")
+}
 
+// newSourceMetrics defines the per-source series: a failing source is what
+// stops tools being judged, so each one's health is visible on its own.
+func (m *Metrics) newSourceMetrics(r registrar) {
 	m.sourceDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "source_duration_seconds", Help: "How long reading each source took.",
 		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
 	}, []string{"source"})
-	f(m.sourceDuration)
-	m.sourceErrors = counterVec("source_errors_total", "Failed reads of each source, by kind of error.", "source", "kind")
-	m.sourceItems = gaugeVec("source_items", "Items read from each source in the last cycle: manifests, jobs, registrations, histories.", "source")
-	m.sourceFailing = gaugeVec("source_consecutive_failures", "Cycles in a row each source has failed; 0 when it worked last.", "source")
-	m.manifestsSkipped = gaugeVec("manifests_skipped", "Manifests skipped in the last cycle, by reason code.", "reason")
+	r.register(m.sourceDuration)
+	m.sourceErrors = r.counterVec("source_errors_total", "Failed reads of each source, by kind of error.", "source", "kind")
+	m.sourceItems = r.gaugeVec("source_items", "Items read from each source in the last cycle: manifests, jobs, registrations, histories.", "source")
+	m.sourceFailing = r.gaugeVec("source_consecutive_failures", "Cycles in a row each source has failed; 0 when it worked last.", "source")
+	m.manifestsSkipped = r.gaugeVec("manifests_skipped", "Manifests skipped in the last cycle, by reason code.", "reason")
+}
 
-	m.alertSends = counterVec("alert_sends_total", "Pushes of alerts to each Alertmanager (retries inside one push not counted).", "alertmanager")
-	m.alertFailures = counterVec("alert_send_failures_total", "Pushes of alerts to each Alertmanager that failed after their retries.", "alertmanager")
-	m.alertsSent = counterVec("alerts_sent_total", "Alerts delivered to each Alertmanager (firing re-sends included).", "alertmanager")
-	m.alertQueue = gaugeVec("alert_queue_length", "Alerts waiting for delivery to each Alertmanager.", "alertmanager")
-	m.alertsFiring = gaugeVec("alerts_firing", "Alerts this supervisor has firing, by alertname.", "alertname")
+// newAlertMetrics defines the alert delivery series (fed through
+// alerts.Observer), so that a page that never arrived shows up here.
+func (m *Metrics) newAlertMetrics(r registrar) {
+	m.alertSends = r.counterVec("alert_sends_total", "Pushes of alerts to each Alertmanager (retries inside one push not counted).", "alertmanager")
+	m.alertFailures = r.counterVec("alert_send_failures_total", "Pushes of alerts to each Alertmanager that failed after their retries.", "alertmanager")
+	m.alertsSent = r.counterVec("alerts_sent_total", "Alerts delivered to each Alertmanager (firing re-sends included).", "alertmanager")
+	m.alertQueue = r.gaugeVec("alert_queue_length", "Alerts waiting for delivery to each Alertmanager.", "alertmanager")
+	m.alertsFiring = r.gaugeVec("alerts_firing", "Alerts this supervisor has firing, by alertname.", "alertname")
+}
 
-	// Known label values start at zero, so rates and dashboards see the
-	// series before the first event rather than a gap.
+// zeroKnownSeries creates the series of every known label value at zero,
+// so rates and dashboards see them before the first event rather than a
+// gap.
+func (m *Metrics) zeroKnownSeries() {
 	for _, s := range sourceNames() {
 		for _, k := range errorKinds() {
 			m.sourceErrors.WithLabelValues(s, k)
@@ -222,7 +263,6 @@ func New(info buildinfo.Info, interval time.Duration, now func() time.Time) *Met
 	for _, s := range Statuses() {
 		m.toolsByStatus.WithLabelValues(s)
 	}
-	return m
 }
 
 // Registry is the registry the metrics live in.
@@ -317,29 +357,9 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 		case monitor.CodeBudgetExhausted:
 			givenUp++
 		}
-		if old, ok := m.tools[d.Tool]; ok && old != ts {
-			m.toolStatus.DeleteLabelValues(d.Tool, old.web, old.status, old.code)
-			if old.web != ts.web {
-				m.toolDownSince.DeleteLabelValues(d.Tool, old.web)
-			}
-		}
-		m.toolStatus.WithLabelValues(d.Tool, ts.web, ts.status, ts.code).Set(1)
-		if down := d.DownSince(); down.IsZero() {
-			m.toolDownSince.DeleteLabelValues(d.Tool, ts.web)
-		} else {
-			m.toolDownSince.WithLabelValues(d.Tool, ts.web).Set(seconds(down))
-		}
-		m.toolAttempts.WithLabelValues(d.Tool).Set(float64(d.Attempts))
+		m.exportTool(d, ts)
 	}
-	for tool := range m.tools {
-		if _, ok := current[tool]; !ok {
-			for _, v := range []interface {
-				DeletePartialMatch(prometheus.Labels) int
-			}{m.toolStatus, m.toolDownSince, m.toolAttempts, m.toolRestarts} {
-				v.DeletePartialMatch(prometheus.Labels{"tool": tool})
-			}
-		}
-	}
+	m.deleteGoneTools(current)
 	m.tools = current
 
 	for _, s := range Statuses() {
@@ -356,6 +376,39 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 	m.valveTripped.Set(boolean(p.Valve.Tripped))
 	m.valveWanting.Set(float64(p.Valve.Wanting))
 	m.valveLimit.Set(float64(p.Valve.Limit))
+}
+
+// exportTool exports one desired tool's series as ts, deleting the ones it
+// had under other label values, so that a tool has one tool_status series
+// and never a stale one beside it.
+func (m *Metrics) exportTool(d monitor.Decision, ts toolSeries) {
+	if old, ok := m.tools[d.Tool]; ok && old != ts {
+		m.toolStatus.DeleteLabelValues(d.Tool, old.web, old.status, old.code)
+		if old.web != ts.web {
+			m.toolDownSince.DeleteLabelValues(d.Tool, old.web)
+		}
+	}
+	m.toolStatus.WithLabelValues(d.Tool, ts.web, ts.status, ts.code).Set(1)
+	if down := d.DownSince(); down.IsZero() {
+		m.toolDownSince.DeleteLabelValues(d.Tool, ts.web)
+	} else {
+		m.toolDownSince.WithLabelValues(d.Tool, ts.web).Set(seconds(down))
+	}
+	m.toolAttempts.WithLabelValues(d.Tool).Set(float64(d.Attempts))
+}
+
+// deleteGoneTools deletes every series of the tools exported last time
+// that are no longer desired (not in current): they are gone, not down.
+func (m *Metrics) deleteGoneTools(current map[string]toolSeries) {
+	for tool := range m.tools {
+		if _, ok := current[tool]; !ok {
+			for _, v := range []interface {
+				DeletePartialMatch(prometheus.Labels) int
+			}{m.toolStatus, m.toolDownSince, m.toolAttempts, m.toolRestarts} {
+				v.DeletePartialMatch(prometheus.Labels{"tool": tool})
+			}
+		}
+	}
 }
 
 // Status is what the grid and the proxy show of a desired tool's web
