@@ -39,19 +39,7 @@ func MigrateDown(path string, target int, opt Options) (Rollback, error) {
 	}
 	deadline := time.Now().Add(opt.LockTimeout)
 
-	// Look first through a read-only handle, like openReadWrite: a newer
-	// file must be refused without any write.
-	ro, err := openReadOnly(path, deadline)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return Rollback{}, fmt.Errorf("migrating state file %s down: %w (nothing to roll back)", path, err)
-		}
-		return Rollback{}, err
-	}
-	meta, err := ro.Meta()
-	if cerr := ro.Close(); err == nil {
-		err = cerr
-	}
+	meta, err := schemaBeforeRollback(path, deadline)
 	if err != nil {
 		return Rollback{}, err
 	}
@@ -75,30 +63,7 @@ func MigrateDown(path string, target int, opt Options) (Rollback, error) {
 	if err := s.view(func(tx *bolt.Tx) error { return tx.CopyFile(rb.Backup, fileMode) }); err != nil {
 		return Rollback{}, fmt.Errorf("migrating state file %s down: copying it to %s: %w", path, rb.Backup, err)
 	}
-	steps := downMigrations()
-	err = s.update(func(tx *bolt.Tx) error {
-		from, err := s.checkSchema(tx)
-		if err != nil {
-			return err
-		}
-		if from != rb.From {
-			return fmt.Errorf("schema changed from %d to %d while the file was being backed up", rb.From, from)
-		}
-		for v := from; v > target; v-- {
-			if err := steps[v-1](tx); err != nil {
-				return fmt.Errorf("migrating schema %d down to %d: %w", v, v-1, err)
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		if meta == nil {
-			return errors.New("meta bucket missing")
-		}
-		if target == 0 {
-			// Schema 0 is "no schema key": what the first layout looked like.
-			return meta.Delete(keySchema)
-		}
-		return meta.Put(keySchema, []byte(strconv.Itoa(target)))
-	})
+	err = s.update(func(tx *bolt.Tx) error { return rewriteDown(s, tx, rb.From, target) })
 	if err != nil {
 		return Rollback{}, fmt.Errorf("migrating state file %s from schema %d down to %d (the file is unchanged; backup in %s): %w",
 			path, rb.From, target, rb.Backup, err)
@@ -107,4 +72,47 @@ func MigrateDown(path string, target int, opt Options) (Rollback, error) {
 		return Rollback{}, fmt.Errorf("closing state file %s after migrating it down: %w", path, err)
 	}
 	return rb, nil
+}
+
+// schemaBeforeRollback looks at the file through a read-only handle first,
+// like openReadWrite: a newer file must be refused without any write.
+func schemaBeforeRollback(path string, deadline time.Time) (Meta, error) {
+	ro, err := openReadOnly(path, deadline)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Meta{}, fmt.Errorf("migrating state file %s down: %w (nothing to roll back)", path, err)
+		}
+		return Meta{}, err
+	}
+	meta, err := ro.Meta()
+	if cerr := ro.Close(); err == nil {
+		err = cerr
+	}
+	return meta, err
+}
+
+// rewriteDown takes the file, inside tx, from schema `from` down to target.
+func rewriteDown(s *Store, tx *bolt.Tx, from, target int) error {
+	now, err := s.checkSchema(tx)
+	if err != nil {
+		return err
+	}
+	if now != from {
+		return fmt.Errorf("schema changed from %d to %d while the file was being backed up", from, now)
+	}
+	steps := downMigrations()
+	for v := from; v > target; v-- {
+		if err := steps[v-1](tx); err != nil {
+			return fmt.Errorf("migrating schema %d down to %d: %w", v, v-1, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return errors.New("meta bucket missing")
+	}
+	if target == 0 {
+		// Schema 0 is "no schema key": what the first layout looked like.
+		return meta.Delete(keySchema)
+	}
+	return meta.Put(keySchema, []byte(strconv.Itoa(target)))
 }
