@@ -100,14 +100,7 @@ func runDemo(ctx context.Context, duration time.Duration, keep bool, monitorBin 
 	defer stopList()
 	addr := world.ProxyAddr
 
-	fmt.Fprintf(stdout, "=== DEMO: webservicemonitor against a built-in fake grid ===\n")
-	fmt.Fprintf(stdout, "Fake qstat, fake proxy /list on %s and fake webservice, all under %s.\n", addr, dir)
-	fmt.Fprintf(stdout, "Nothing real is touched; no root, no grid.\n\nThe demo tools:\n")
-	for _, t := range demo.Tools() {
-		fmt.Fprintf(stdout, "  %-8s %s\n", t.Name, t.Shows)
-	}
-	fmt.Fprintf(stdout, "  %-8s registered with the proxy but has no manifest; reported, not touched\n", "india")
-	fmt.Fprintf(stdout, "\n=== The daemon, every 2s for %s (then SIGTERM) ===\n", duration)
+	introduce(stdout, addr, dir, duration)
 
 	daemon := exec.Command(monitorBin, "--config", world.ConfigFile)
 	daemon.Stdout, daemon.Stderr = stdout, stdout
@@ -125,22 +118,44 @@ func runDemo(ctx context.Context, duration time.Duration, keep bool, monitorBin 
 		return 1
 	}
 
-	fmt.Fprintf(stdout, "\n=== What echo was told in its service.log ===\n")
-	if log, err := os.ReadFile(filepath.Join(dir, "homes", "echo", "service.log")); err == nil {
-		stdout.Write(log)
-	}
-	fmt.Fprintf(stdout, "\n=== webservicemonitor --dry-run (read-only audit) ===\n")
-	audit := exec.Command(monitorBin, "--config", world.ConfigFile, "--dry-run", "--log-level", "warn")
-	audit.Stdout, audit.Stderr = stdout, stdout
-	err = audit.Run()
-	code := audit.ProcessState.ExitCode()
-	fmt.Fprintf(stdout, "\naudit exit status %d (0 all up, 1 some are not, 2 a source failed)\n", code)
-	if code != 1 || err != nil && code != 1 {
-		fmt.Fprintln(stderr, "demogrid: expected exit status 1 (foxtrot pending, echo given up)")
+	if !showAudit(monitorBin, world.ConfigFile, dir, stdout, stderr) {
 		return 1
 	}
 	if keep {
 		fmt.Fprintf(stdout, "demo directory kept: %s\n", dir)
 	}
 	return 0
+}
+
+// introduce says what the demo is and what each tool shows.
+func introduce(stdout io.Writer, addr, dir string, duration time.Duration) {
+	fmt.Fprintf(stdout, "=== DEMO: webservicemonitor against a built-in fake grid ===\n")
+	fmt.Fprintf(stdout, "Fake qstat, fake proxy /list on %s and fake webservice, all under %s.\n", addr, dir)
+	fmt.Fprintf(stdout, "Nothing real is touched; no root, no grid.\n\nThe demo tools:\n")
+	for _, t := range demo.Tools() {
+		fmt.Fprintf(stdout, "  %-8s %s\n", t.Name, t.Shows)
+	}
+	fmt.Fprintf(stdout, "  %-8s registered with the proxy but has no manifest; reported, not touched\n", "india")
+	fmt.Fprintf(stdout, "\n=== The daemon, every 2s for %s (then SIGTERM) ===\n", duration)
+}
+
+// showAudit prints what echo was told and the read-only audit, and says
+// whether the audit's exit status is the expected 1 (foxtrot pending, echo
+// given up).
+func showAudit(monitorBin, configFile, dir string, stdout, stderr io.Writer) bool {
+	fmt.Fprintf(stdout, "\n=== What echo was told in its service.log ===\n")
+	if log, err := os.ReadFile(filepath.Join(dir, "homes", "echo", "service.log")); err == nil {
+		stdout.Write(log)
+	}
+	fmt.Fprintf(stdout, "\n=== webservicemonitor --dry-run (read-only audit) ===\n")
+	audit := exec.Command(monitorBin, "--config", configFile, "--dry-run", "--log-level", "warn")
+	audit.Stdout, audit.Stderr = stdout, stdout
+	_ = audit.Run() // the exit status is the verdict
+	code := audit.ProcessState.ExitCode()
+	fmt.Fprintf(stdout, "\naudit exit status %d (0 all up, 1 some are not, 2 a source failed)\n", code)
+	if code != 1 {
+		fmt.Fprintln(stderr, "demogrid: expected exit status 1 (foxtrot pending, echo given up)")
+		return false
+	}
+	return true
 }
