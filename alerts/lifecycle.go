@@ -241,14 +241,7 @@ func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error) (map[string]A
 
 	valveKnown := cycleErr == nil && !rep.SourceFailed()
 	if valveKnown && rep.Plan.Valve.Tripped {
-		add(Alert{
-			Labels: map[string]string{"alertname": NameValve, "severity": "page"},
-			Annotations: l.annotate(map[string]string{
-				"summary":     fmt.Sprintf("Safety valve holding restarts: %d tools need one at once (limit %d)", rep.Plan.Valve.Wanting, rep.Plan.Valve.Limit),
-				"description": rep.Plan.Valve.Reason,
-			}),
-			StartsAt: rep.Started,
-		})
+		add(l.valveAlert(rep))
 	}
 
 	unknown := func(a Alert) bool {
@@ -263,6 +256,18 @@ func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error) (map[string]A
 		return false // not ours (any more): resolve it
 	}
 	return want, unknown
+}
+
+func (l *Lifecycle) valveAlert(rep monitor.Report) Alert {
+	v := rep.Plan.Valve
+	return Alert{
+		Labels: map[string]string{"alertname": NameValve, "severity": "page"},
+		Annotations: l.annotate(map[string]string{
+			"summary":     fmt.Sprintf("Safety valve holding restarts: %d tools need one at once (limit %d)", v.Wanting, v.Limit),
+			"description": v.Reason,
+		}),
+		StartsAt: rep.Started,
+	}
 }
 
 func (l *Lifecycle) sourceAlert(s monitor.SourceStatus, fails int, at time.Time) Alert {
