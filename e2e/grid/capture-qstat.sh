@@ -23,6 +23,13 @@
 #   mixed            everything after execd continues
 #   qmaster-down     qstat's stdout (empty), stderr and exit status with the
 #                    qmaster stopped
+#
+# Beside them, `qstat -j <job>` (one job's detail, read for its "error
+# reason" lines; sources/qstat/jobreason_test.go) byte for byte:
+#   qstat-j-running.txt  lighttpd-alpha while it runs
+#   qstat-j-pending.txt  uwsgi-python-bravo while it waits
+#   qstat-j-error.txt    lighttpd-delta in Eqw (its error reason)
+#   qstat-j-unknown-job.{stdout,stderr,exit}  a job number the cell never had
 set -euo pipefail
 eval "$("$(dirname "$0")/sge-cell.sh" env)"
 OUT=${1:-$(cd "$(dirname "$0")/../.." && pwd)/testdata/qstat}
@@ -63,6 +70,11 @@ capture() {
 	qstat -u '*' -xml >"$OUT/$1.xml"
 	log "captured $1.xml: $(qstat -u '*' | awk 'NR>2 {printf "%s %s %s %s; ", $1, $3, $4, $5}')"
 }
+# capture_job NAME JOB: `qstat -j JOB` into qstat-j-NAME.txt.
+capture_job() {
+	qstat -j "$2" >"$OUT/qstat-j-$1.txt"
+	log "captured qstat-j-$1.txt (job $2): $(grep -c . "$OUT/qstat-j-$1.txt") lines"
+}
 web() { echo -q webgrid-lighttpd -l release="$WSM_GRID_RELEASE" -o /dev/null -e /dev/null; }
 
 qdel -f -u '*' >/dev/null 2>&1 || true
@@ -72,19 +84,29 @@ capture zero-jobs
 alpha_job=$(submit alpha lighttpd-alpha $(web))
 wait_state lighttpd-alpha r
 capture running
+capture_job running "$alpha_job"
 
-submit bravo uwsgi-python-bravo -q webgrid-generic -l release=stretch -o /dev/null -e /dev/null >/dev/null
+bravo_job=$(submit bravo uwsgi-python-bravo -q webgrid-generic -l release=stretch -o /dev/null -e /dev/null)
 sleep 2 # two scheduler runs: it stays pending
 wait_state uwsgi-python-bravo qw
 capture pending
+capture_job pending "$bravo_job"
 
 submit charlie generic-charlie -h -q webgrid-generic -l release="$WSM_GRID_RELEASE" -o /dev/null -e /dev/null >/dev/null
 wait_state generic-charlie hqw
 capture held-pending
 
-submit delta lighttpd-delta -q webgrid-lighttpd -l release="$WSM_GRID_RELEASE" -o /nonexistent/lighttpd.out >/dev/null
+delta_job=$(submit delta lighttpd-delta -q webgrid-lighttpd -l release="$WSM_GRID_RELEASE" -o /nonexistent/lighttpd.out)
 wait_state lighttpd-delta Eqw
 capture error
+capture_job error "$delta_job"
+
+# A job number the cell never had (far above any it handed out).
+set +e
+qstat -j 99999 >"$OUT/qstat-j-unknown-job.stdout" 2>"$OUT/qstat-j-unknown-job.stderr"
+echo $? >"$OUT/qstat-j-unknown-job.exit"
+set -e
+log "qstat -j 99999: exit $(cat "$OUT/qstat-j-unknown-job.exit"), stdout: $(cat "$OUT/qstat-j-unknown-job.stdout"), stderr: $(cat "$OUT/qstat-j-unknown-job.stderr")"
 
 echo_job=$(submit echo lighttpd-echo $(web))
 wait_state lighttpd-echo r
