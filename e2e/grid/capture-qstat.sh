@@ -24,8 +24,10 @@
 #   qmaster-down     qstat's stdout (empty), stderr and exit status with the
 #                    qmaster stopped
 #
-# Beside them, `qstat -j <job>` (one job's detail, read for its "error
-# reason" lines; sources/qstat/jobreason_test.go) byte for byte:
+# And `qstat -j <job>` (one job's detail, read for its "error reason"
+# lines; sources/qstat/jobreason_test.go) byte for byte, into
+# sources/qstat/testdata/job-detail/ (or $2) — not beside the -xml captures,
+# whose test insists every file there is an -xml capture of its table:
 #   qstat-j-running.txt  lighttpd-alpha while it runs
 #   qstat-j-pending.txt  uwsgi-python-bravo while it waits
 #   qstat-j-error.txt    lighttpd-delta in Eqw (its error reason)
@@ -33,7 +35,8 @@
 set -euo pipefail
 eval "$("$(dirname "$0")/sge-cell.sh" env)"
 OUT=${1:-$(cd "$(dirname "$0")/../.." && pwd)/testdata/qstat}
-mkdir -p "$OUT"
+JOBS_OUT=${2:-$(cd "$(dirname "$0")/../.." && pwd)/sources/qstat/testdata/job-detail}
+mkdir -p "$OUT" "$JOBS_OUT"
 HOMES=$WSM_GRID_HOMES
 EXECD=$(tr -dc 0-9 <"$WSM_GRID_EXECD_PIDFILE")
 
@@ -72,8 +75,8 @@ capture() {
 }
 # capture_job NAME JOB: `qstat -j JOB` into qstat-j-NAME.txt.
 capture_job() {
-	qstat -j "$2" >"$OUT/qstat-j-$1.txt"
-	log "captured qstat-j-$1.txt (job $2): $(grep -c . "$OUT/qstat-j-$1.txt") lines"
+	qstat -j "$2" >"$JOBS_OUT/qstat-j-$1.txt"
+	log "captured qstat-j-$1.txt (job $2): $(grep -c . "$JOBS_OUT/qstat-j-$1.txt") lines"
 }
 web() { echo -q webgrid-lighttpd -l release="$WSM_GRID_RELEASE" -o /dev/null -e /dev/null; }
 
@@ -103,10 +106,10 @@ capture_job error "$delta_job"
 
 # A job number the cell never had (far above any it handed out).
 set +e
-qstat -j 99999 >"$OUT/qstat-j-unknown-job.stdout" 2>"$OUT/qstat-j-unknown-job.stderr"
-echo $? >"$OUT/qstat-j-unknown-job.exit"
+qstat -j 99999 >"$JOBS_OUT/qstat-j-unknown-job.stdout" 2>"$JOBS_OUT/qstat-j-unknown-job.stderr"
+echo $? >"$JOBS_OUT/qstat-j-unknown-job.exit"
 set -e
-log "qstat -j 99999: exit $(cat "$OUT/qstat-j-unknown-job.exit"), stdout: $(cat "$OUT/qstat-j-unknown-job.stdout"), stderr: $(cat "$OUT/qstat-j-unknown-job.stderr")"
+log "qstat -j 99999: exit $(cat "$JOBS_OUT/qstat-j-unknown-job.exit"), stdout: $(cat "$JOBS_OUT/qstat-j-unknown-job.stdout"), stderr: $(cat "$JOBS_OUT/qstat-j-unknown-job.stderr")"
 
 echo_job=$(submit echo lighttpd-echo $(web))
 wait_state lighttpd-echo r
@@ -158,4 +161,4 @@ echo $? >"$OUT/qmaster-down.exit"
 set -e
 log "qmaster down: exit $(cat "$OUT/qmaster-down.exit"), stdout $(wc -c <"$OUT/qmaster-down.stdout") bytes, stderr: $(cat "$OUT/qmaster-down.stderr")"
 "$(dirname "$0")/sge-cell.sh" up
-log "captures in $OUT"
+log "captures in $OUT and $JOBS_OUT"
