@@ -26,6 +26,13 @@
 #     CI machine would put them in alarm state), a requestable "release"
 #     complex that both offer as $WSM_GRID_RELEASE (a job asking for another
 #     release stays pending, as on the real grid);
+#   * as on the real webgrid the web queues do not rerun jobs (rerun FALSE)
+#     and their epilog is portreleaser.sh, installed as
+#     $WSM_GRID_DIR/bin/portreleaser (a stable path: a missing epilog puts
+#     the queue in error), which unregisters a web job's route from the
+#     stand-in front proxy when the job ends; it finds the proxy in the
+#     job's WSM_FRONTPROXY, else in $WSM_GRID_DIR/front-proxy (exported as
+#     WSM_GRID_FRONTPROXY_FILE) and logs to $WSM_GRID_DIR/portreleaser.log;
 #   * tool accounts tools.<name> (uid >= 50000) with homes under
 #     $WSM_GRID_DIR/homes, standing in for NFS.
 #
@@ -45,6 +52,8 @@ COMMON=$SGE_ROOT/$SGE_CELL/common
 QMASTER_PIDFILE=/var/spool/gridengine/qmaster/qmaster.pid
 PACKAGES="gridengine-master gridengine-exec gridengine-client"
 LOG=$WSM_GRID_DIR/cell.log
+EPILOG=$WSM_GRID_DIR/bin/portreleaser
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 log() {
 	local line
@@ -198,6 +207,7 @@ configure() {
 	qconf -Mc "$dir/complexes" >>"$LOG" 2>&1
 	log "complexes: h_vmem consumable (default 4G), release requestable"
 
+	install_epilog
 	local q
 	for q in webgrid-lighttpd webgrid-generic; do
 		cat >"$dir/$q" <<-EOF
@@ -214,12 +224,12 @@ configure() {
 			qtype                 BATCH INTERACTIVE
 			ckpt_list             NONE
 			pe_list               NONE
-			rerun                 TRUE
+			rerun                 FALSE
 			slots                 40
 			tmpdir                /tmp
 			shell                 /bin/sh
 			prolog                NONE
-			epilog                NONE
+			epilog                root@$EPILOG \$job_owner \$job_name \$job_id
 			shell_start_mode      posix_compliant
 			starter_method        NONE
 			suspend_method        NONE
@@ -260,8 +270,17 @@ configure() {
 		else
 			qconf -Aq "$dir/$q" >>"$LOG" 2>&1
 		fi
-		log "queue $q on $HOST: 40 slots, rerun TRUE, no load threshold, release=$WSM_GRID_RELEASE"
+		log "queue $q on $HOST: 40 slots, rerun FALSE, no load threshold, release=$WSM_GRID_RELEASE, epilog $EPILOG"
 	done
+}
+
+# install_epilog copies portreleaser.sh where the queues' epilog line
+# points, root-owned and not writable by the tools (it runs as root).
+install_epilog() {
+	install -d -m 0755 -o root -g root "$WSM_GRID_DIR/bin"
+	install -m 0755 -o root -g root "$HERE/portreleaser.sh" "$EPILOG"
+	touch "$WSM_GRID_DIR/portreleaser.log"
+	log "epilog: $EPILOG (unregisters a web job's route when it ends)"
 }
 
 create_tools() {
@@ -352,6 +371,8 @@ print_env() {
 		export WSM_GRID_TOOLS="$WSM_GRID_TOOLS"
 		export WSM_GRID_HOST=$HOST
 		export WSM_GRID_RELEASE=$WSM_GRID_RELEASE
+		export WSM_GRID_FRONTPROXY_FILE=$WSM_GRID_DIR/front-proxy
+		export WSM_GRID_EPILOG_LOG=$WSM_GRID_DIR/portreleaser.log
 		export WSM_GRID_QMASTER_PIDFILE=$QMASTER_PIDFILE
 		export WSM_GRID_EXECD_PIDFILE=$(execd_pidfile)
 	EOF

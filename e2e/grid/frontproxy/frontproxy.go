@@ -1,10 +1,22 @@
 // Package frontproxy is the stand-in front proxy of the real-grid end-to-end
 // tests. Like the platform's proxylistener (TCP port 8282) it keeps a tool's
-// registration exactly as long as the registering job's connection lives, and
-// like the proxy's admin port it serves every registration at /list as
+// route from its registration until an explicit unregister — the web queues'
+// epilog (portreleaser) sends that when a job ends — so a route can outlive
+// its job, and "registered" means "registered once, not yet unregistered".
+// Like the proxy's admin port it serves every route at /list as
 // {"tool": {"status": "active"}}. Tests switch /list into the proxy's failure
 // modes (failover to an empty registry, 500, garbage, empty body, a hang) and
-// make it forget a registration the way a lost one looks.
+// make it forget a route the way a lost one looks.
+//
+// Line protocol of the registration address (one request per connection;
+// the proxy answers one line and closes):
+//
+//	register <tool> <host:port>\n   ->  ok\n   (replaces the tool's route)
+//	unregister <tool>\n             ->  ok\n   (removes it; ok when none)
+//	anything else                   ->  error: <why>\n
+//
+// The real proxy names the tool from the caller's account; the stand-in is
+// told, so that the runner (the tool) and the epilog (root) speak alike.
 //
 // It owns only that registry; it never starts jobs or decides anything.
 package frontproxy
@@ -15,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -36,12 +49,12 @@ const (
 	ModeHang      Mode = "hang"       // accepts the request and never answers
 )
 
-// Registration is one live registration.
+// Registration is one route: kept until unregistered, replaced by the
+// tool's next registration.
 type Registration struct {
 	Tool    string
-	Backend string // host:port the job serves on
+	Backend string // host:port the job said it serves on
 	Since   time.Time
-	conn    net.Conn
 }
 
 // Server is a running stand-in proxy: a registration listener and an HTTP
@@ -50,12 +63,11 @@ type Server struct {
 	RegisterAddr string // where jobs register (the proxylistener's role)
 	ListAddr     string // host:port serving /list
 
-	mu        sync.Mutex
-	regs      map[string]*Registration
-	forgotten map[string]bool // tools whose registration the "registry" lost
-	mode      Mode
-	requests  int
-	hangs     chan struct{} // closed on Close, to free hung requests
+	mu       sync.Mutex
+	regs     map[string]Registration
+	mode     Mode
+	requests int
+	hangs    chan struct{} // closed on Close, to free hung requests
 
 	regLn  net.Listener
 	http   *http.Server
@@ -79,8 +91,7 @@ func Start() (*Server, error) {
 	s := &Server{
 		RegisterAddr: regLn.Addr().String(),
 		ListAddr:     listLn.Addr().String(),
-		regs:         map[string]*Registration{},
-		forgotten:    map[string]bool{},
+		regs:         map[string]Registration{},
 		mode:         ModeNormal,
 		hangs:        make(chan struct{}),
 		regLn:        regLn,
@@ -101,14 +112,11 @@ func Start() (*Server, error) {
 	return s, nil
 }
 
-// Close stops both listeners and drops every registration connection.
+// Close stops both listeners and frees hung /list requests.
 func (s *Server) Close() error {
 	close(s.closed)
 	s.mu.Lock()
 	close(s.hangs)
-	for _, r := range s.regs {
-		r.conn.Close()
-	}
 	s.mu.Unlock()
 	err := s.regLn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -125,32 +133,27 @@ func (s *Server) SetMode(m Mode) {
 	s.mode = m
 }
 
-// Forget drops a tool from /list while its job's connection stays open: the
-// registry lost it (a redis failover, a restart without --register-proxy).
-// A new registration of the tool clears it.
+// Forget drops a tool's route while its job runs on: the registry lost it
+// (a redis failover, a restart without --register-proxy). The tool's next
+// registration brings it back.
 func (s *Server) Forget(tool string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.forgotten[tool] = true
+	delete(s.regs, tool)
 }
 
-// Reset returns to ModeNormal and forgets nothing any more.
+// Reset returns /list to ModeNormal.
 func (s *Server) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.mode = ModeNormal
-	s.forgotten = map[string]bool{}
+	s.SetMode(ModeNormal)
 }
 
-// Registered returns the live, listed registrations keyed by tool.
+// Registered returns the routes keyed by tool.
 func (s *Server) Registered() map[string]Registration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[string]Registration, len(s.regs))
 	for t, r := range s.regs {
-		if !s.forgotten[t] {
-			out[t] = Registration{Tool: r.Tool, Backend: r.Backend, Since: r.Since}
-		}
+		out[t] = r
 	}
 	return out
 }
@@ -217,52 +220,50 @@ func (s *Server) acceptRegistrations() {
 	}
 }
 
-// serveRegistration reads one line "register <tool> <host:port>", answers
-// "ok" (or "error: ..."), and keeps the registration until the connection
-// closes.
+// serveRegistration reads one request line, applies it and answers it.
 func (s *Server) serveRegistration(conn net.Conn) {
 	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	rd := bufio.NewReader(conn)
-	line, err := rd.ReadString('\n')
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(io.LimitReader(conn, 1024)).ReadString('\n')
 	if err != nil {
 		return
 	}
-	f := strings.Fields(line)
-	if len(f) != 3 || f[0] != "register" || !toolName.MatchString(f[1]) {
-		fmt.Fprintf(conn, "error: want \"register <tool> <host:port>\"\n")
-		return
-	}
-	if _, _, err := net.SplitHostPort(f[2]); err != nil {
-		fmt.Fprintf(conn, "error: bad backend %q\n", f[2])
-		return
-	}
-	reg := &Registration{Tool: f[1], Backend: f[2], Since: time.Now(), conn: conn}
-	s.mu.Lock()
 	select {
 	case <-s.closed:
-		s.mu.Unlock()
 		return
 	default:
 	}
-	s.regs[reg.Tool] = reg
-	delete(s.forgotten, reg.Tool)
-	s.mu.Unlock()
+	if err := s.apply(strings.Fields(line)); err != nil {
+		fmt.Fprintf(conn, "error: %v\n", err)
+		return
+	}
 	fmt.Fprintf(conn, "ok\n")
+}
 
-	// The registration lives while the job's connection does.
-	_ = conn.SetReadDeadline(time.Time{})
-	buf := make([]byte, 64)
-	for {
-		if _, err := rd.Read(buf); err != nil {
-			break
+// apply carries out one request of the line protocol.
+func (s *Server) apply(f []string) error {
+	switch {
+	case len(f) == 3 && f[0] == "register":
+		if !toolName.MatchString(f[1]) {
+			return fmt.Errorf("bad tool name %q", f[1])
 		}
+		if _, _, err := net.SplitHostPort(f[2]); err != nil {
+			return fmt.Errorf("bad backend %q", f[2])
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.regs[f[1]] = Registration{Tool: f[1], Backend: f[2], Since: time.Now()}
+		return nil
+	case len(f) == 2 && f[0] == "unregister":
+		if !toolName.MatchString(f[1]) {
+			return fmt.Errorf("bad tool name %q", f[1])
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.regs, f[1])
+		return nil
 	}
-	s.mu.Lock()
-	if s.regs[reg.Tool] == reg {
-		delete(s.regs, reg.Tool)
-	}
-	s.mu.Unlock()
+	return errors.New(`want "register <tool> <host:port>" or "unregister <tool>"`)
 }
 
 // Tools returns the listed tools, sorted (for messages).
@@ -273,4 +274,40 @@ func Tools(regs map[string]Registration) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Register asks the proxy at addr to route tool to backend (host:port).
+func Register(ctx context.Context, addr, tool, backend string) error {
+	return request(ctx, addr, fmt.Sprintf("register %s %s", tool, backend))
+}
+
+// Unregister asks the proxy at addr to drop tool's route.
+func Unregister(ctx context.Context, addr, tool string) error {
+	return request(ctx, addr, "unregister "+tool)
+}
+
+// request sends one line of the protocol and wants "ok" back.
+func request(ctx context.Context, addr, line string) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("connecting to the front proxy %s: %w", addr, err)
+	}
+	defer conn.Close()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Second)
+	}
+	_ = conn.SetDeadline(deadline)
+	if _, err := io.WriteString(conn, line+"\n"); err != nil {
+		return fmt.Errorf("sending %q to the front proxy %s: %w", line, addr, err)
+	}
+	reply, err := bufio.NewReader(io.LimitReader(conn, 1024)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading the front proxy's answer to %q: %w", line, err)
+	}
+	if reply = strings.TrimSpace(reply); reply != "ok" {
+		return fmt.Errorf("the front proxy answered %q to %q", reply, line)
+	}
+	return nil
 }

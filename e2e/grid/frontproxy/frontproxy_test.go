@@ -38,18 +38,7 @@ func list(t *testing.T, s *Server, timeout time.Duration) (int, string, error) {
 	return resp.StatusCode, string(body), err
 }
 
-func waitFor(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func TestRegistrationLivesWithTheConnection(t *testing.T) {
+func TestRouteOutlivesItsConnectionUntilUnregistered(t *testing.T) {
 	s, err := Start()
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +49,11 @@ func TestRegistrationLivesWithTheConnection(t *testing.T) {
 	if reply != "ok" {
 		t.Fatalf("reply %q", reply)
 	}
+	// The proxy closes the connection after its answer; the route stays.
+	if n, err := conn.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("after the answer: read %d, %v; want EOF", n, err)
+	}
+	conn.Close()
 	if _, body, _ := list(t, s, time.Second); strings.TrimSpace(body) != `{"mytool":{"status":"active"}}` {
 		t.Errorf("/list = %q", body)
 	}
@@ -67,24 +61,47 @@ func TestRegistrationLivesWithTheConnection(t *testing.T) {
 		t.Errorf("registration %+v", r)
 	}
 
-	// A lost registration (the registry forgot it) while the job lives.
-	s.Forget("mytool")
+	// A new registration of the tool replaces the old route.
+	if err := Register(context.Background(), s.RegisterAddr, "mytool", "127.0.0.1:4322"); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Registered()["mytool"]; r.Backend != "127.0.0.1:4322" || len(s.Registered()) != 1 {
+		t.Errorf("after re-registering: %+v", s.Registered())
+	}
+
+	// The epilog's unregister removes it, and is harmless when repeated.
+	for i := 0; i < 2; i++ {
+		if err := Unregister(context.Background(), s.RegisterAddr, "mytool"); err != nil {
+			t.Fatalf("unregister %d: %v", i+1, err)
+		}
+	}
 	if _, body, _ := list(t, s, time.Second); strings.TrimSpace(body) != `{}` {
+		t.Errorf("/list after unregister = %q", body)
+	}
+}
+
+func TestForgetDropsARouteUntilTheNextRegistration(t *testing.T) {
+	s, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for _, tool := range []string{"mytool", "other"} {
+		if err := Register(ctx, s.RegisterAddr, tool, "127.0.0.1:4321"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Forget("mytool")
+	if _, body, _ := list(t, s, time.Second); strings.TrimSpace(body) != `{"other":{"status":"active"}}` {
 		t.Errorf("/list after Forget = %q", body)
 	}
-	// A new registration of the tool replaces the old one and clears it.
-	conn2, _ := register(t, s, "register mytool 127.0.0.1:4322\n")
-	if r := s.Registered()["mytool"]; r.Backend != "127.0.0.1:4322" {
-		t.Errorf("after re-registering: %+v", r)
+	if err := Register(ctx, s.RegisterAddr, "mytool", "127.0.0.1:4323"); err != nil {
+		t.Fatal(err)
 	}
-	// The old job dying does not drop the new registration.
-	conn.Close()
-	time.Sleep(50 * time.Millisecond)
-	if _, ok := s.Registered()["mytool"]; !ok {
-		t.Error("the old connection's close dropped the new registration")
+	if r := s.Registered()["mytool"]; r.Backend != "127.0.0.1:4323" {
+		t.Errorf("after registering again: %+v", s.Registered())
 	}
-	conn2.Close()
-	waitFor(t, "the registration to go with its connection", func() bool { return len(s.Registered()) == 0 })
 }
 
 func TestBadRegistrationsAreRefused(t *testing.T) {
@@ -93,7 +110,8 @@ func TestBadRegistrationsAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, line := range []string{"hello\n", "register ../etc 127.0.0.1:1\n", "register tool nowhere\n", "register a b c\n"} {
+	for _, line := range []string{"hello\n", "register ../etc 127.0.0.1:1\n", "register tool nowhere\n",
+		"register a b c\n", "register tool\n", "unregister\n", "unregister ../etc\n", "unregister a b\n"} {
 		conn, reply := register(t, s, line)
 		conn.Close()
 		if !strings.HasPrefix(reply, "error:") {
@@ -102,6 +120,10 @@ func TestBadRegistrationsAreRefused(t *testing.T) {
 	}
 	if n := len(s.Registered()); n != 0 {
 		t.Errorf("%d registrations", n)
+	}
+	err = Register(context.Background(), s.RegisterAddr, "tool", "nowhere")
+	if err == nil || !strings.Contains(err.Error(), `the front proxy answered "error: bad backend`) {
+		t.Errorf("Register with a bad backend: %v", err)
 	}
 }
 

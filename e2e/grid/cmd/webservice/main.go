@@ -1,47 +1,62 @@
 // Command webservice is the real-grid tests' stand-in for the platform's
-// webservice command (the real one is not packaged anywhere we can install).
-// It does on the grid what the real one does, as the tool that runs it:
+// webservice command (tools-webservice 2023, gridengine backend; the real
+// one is not packaged anywhere we can install). It does on the grid what the
+// real one does, as the tool that runs it, and fails the way it fails:
 //
-//	webservice --conf FILE [--backend=gridengine] [--release=R] restart
-//	    qdel the job <web>-<tool>, wait until it is gone, qsub it again on the
-//	    web type's queue with -N <web>-<tool> -l release=R, wait until it runs
-//	webservice --conf FILE [--release=R] start [--no-register-proxy]
-//	webservice --conf FILE stop
+//	webservice --conf FILE [--backend=gridengine] [--release=R] [TYPE] restart
+//	    looks at the first job named <web>-<tool> (qstat's order): when its
+//	    state has an "r" it is qdel'ed by name and waited for (at most 15 s,
+//	    as the real wait_for), then a new job is submitted; any other job
+//	    (qw, Eqw, hqw, ...) is taken for pending and gets a second job
+//	    submitted beside it. Exits 0 once qsub accepted the job: it does
+//	    not wait for the job to run.
+//	webservice --conf FILE [--release=R] [TYPE] start [--no-register-proxy]
+//	    refuses when a job exists, else submits and waits (bounded) for it
+//	    to run; exits 0 whether or not it did
+//	webservice --conf FILE [TYPE] stop
 //	webservice --conf FILE runner --tool T --web W [--no-register-proxy]
-//	    the grid job itself (webservice-runner's role): serve HTTP on a free
-//	    port and register host:port with the front proxy for as long as it runs
+//	    the grid job itself (webservice-runner's role): registers
+//	    127.0.0.1:<free port> with the front proxy, then serves HTTP there.
+//	    It never unregisters: the web queues' epilog (portreleaser) does.
 //
-// The web type comes from ~/service.manifest, like the real command. The
-// configuration file (JSON, written by the tests) names the front proxy's
-// registration address, the invocation log every run appends to, and per
-// tool a misbehaviour: "fail" (qsub refuses the job), "hang" (never returns,
-// with a child process) or "crash" (the job exits after two seconds).
+// Like the real command it refuses a release the grid does not offer
+// (argparse's "invalid choice", exit 2; the offered releases are the web
+// queues' "release" complex values, or the configuration's "releases") and
+// a web type its gridengine backend does not know ("type must be one of:",
+// exit 1). The web type is TYPE or the web: of ~/service.manifest.
+// Jobs are submitted as the real ones are: -N <web>-<tool> on the type's
+// queue, -l h_vmem=4G,release=R, stdout to ~/access.log, stderr to
+// ~/error.log, plus -v WSM_FRONTPROXY=<registration address> for the epilog.
+//
+// The configuration file (JSON, written by the tests) names the front
+// proxy's registration address, the invocation log every run appends its
+// events to (argv, jobs deleted and submitted), and per tool in "modes" a
+// misbehaviour:
+//
+//	fail    qsub refuses the job (a resource the grid does not know)
+//	hang    restart never returns, with a child process
+//	crash   the job registers, serves, and exits after two seconds
+//	queued  the job asks for an architecture no host has: it stays qw
+//	die     the server dies at once: "ember: cannot load config" on stderr
+//	        (so in ~/error.log), exit 1, before registering
+//	eqw     the job's output file cannot be opened: SGE puts it in Eqw
+//	        with "can't open output file ..." as its error reason
 //
 // It never touches another tool's jobs: every grid command runs as the caller.
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
-
-	"go.yaml.in/yaml/v3"
-
-	"webservicemonitor/sources/qstat"
 )
 
 // Conf is the configuration file the tests write.
@@ -51,8 +66,9 @@ type Conf struct {
 	Self        string            `json:"self"`        // this binary, run by the grid as the job
 	Register    string            `json:"register"`    // front proxy registration address host:port
 	Invocations string            `json:"invocations"` // log every run appends one JSON line per event to
-	Modes       map[string]string `json:"modes"`       // tool -> fail | hang | crash
-	Wait        string            `json:"wait"`        // how long to wait for a job to go or run (default 40s)
+	Modes       map[string]string `json:"modes"`       // tool -> fail | hang | crash | queued | die | eqw
+	Wait        string            `json:"wait"`        // how long start waits for its job to run (default 40s)
+	Releases    []string          `json:"releases"`    // the grid's releases (default: the web queues')
 }
 
 // Event is one line of the invocation log.
@@ -63,20 +79,39 @@ type Event struct {
 	PID     int       `json:"pid"`
 	PGID    int       `json:"pgid"`
 	Command string    `json:"command"`
-	Event   string    `json:"event"` // invoked, succeeded, failed, hanging
+	Event   string    `json:"event"` // invoked, deleted, submitted, succeeded, failed, refused, hanging
 	Args    []string  `json:"args,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
 	Job     int       `json:"job,omitempty"`
 }
 
+// webTypes are the real gridengine backend's types and their queues.
+var webTypes = map[string]string{
+	"lighttpd":       "webgrid-lighttpd",
+	"lighttpd-plain": "webgrid-lighttpd",
+	"uwsgi-python":   "webgrid-generic",
+	"uwsgi-plain":    "webgrid-generic",
+	"nodejs":         "webgrid-generic",
+	"generic":        "webgrid-generic",
+}
+
+const (
+	defaultRelease = "buster"   // GRIDENGINE_DEFAULT_RELEASE
+	defaultWebType = "lighttpd" // GRIDENGINE_DEFAULT_WSTYPE
+	realWaitFor    = 15 * time.Second
+	usageLine      = "usage: webservice [-h] [--template TEMPLATE_FILE] [--backend {gridengine,kubernetes}] [--release {%s}] [TYPE] ACTION [... ...]"
+)
+
 type run struct {
-	conf    Conf
-	tool    string
-	home    string
-	release string
-	command string
-	args    []string
-	wait    time.Duration
+	conf     Conf
+	confPath string
+	tool     string
+	home     string
+	release  string
+	wsType   string // TYPE from the command line, if any
+	command  string
+	args     []string
+	wait     time.Duration
 }
 
 func main() {
@@ -84,41 +119,12 @@ func main() {
 }
 
 func mainErr() int {
-	fs := flag.NewFlagSet("webservice", flag.ContinueOnError)
-	confPath := fs.String("conf", "", "configuration file (JSON)")
-	backend := fs.String("backend", "gridengine", "backend (only gridengine)")
-	release := fs.String("release", "buster", "grid release to request")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		return 2
-	}
-	if fs.NArg() < 1 || *confPath == "" {
-		fmt.Fprintln(os.Stderr, "usage: webservice --conf FILE [--backend=gridengine] [--release=R] start|stop|restart|runner ...")
-		return 2
-	}
-	data, err := os.ReadFile(*confPath)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "webservice: reading configuration: %v\n", err)
-		return 2
-	}
-	var conf Conf
-	if err := json.Unmarshal(data, &conf); err != nil {
-		fmt.Fprintf(os.Stderr, "webservice: configuration %s: %v\n", *confPath, err)
-		return 2
-	}
-	r := &run{conf: conf, release: *release, command: fs.Arg(0), args: fs.Args()[1:], wait: 40 * time.Second}
-	if d, err := time.ParseDuration(conf.Wait); err == nil && d > 0 {
-		r.wait = d
-	}
-	if conf.SGERoot != "" {
-		os.Setenv("SGE_ROOT", conf.SGERoot)
-		os.Setenv("SGE_CELL", conf.SGECell)
+	r, code := parseArgs(os.Args[1:])
+	if r == nil {
+		return code
 	}
 	if r.command == "runner" {
 		return r.runner()
-	}
-	if *backend != "gridengine" {
-		fmt.Fprintf(os.Stderr, "webservice: backend %q is not this stand-in's business\n", *backend)
-		return 2
 	}
 	u, err := user.Current()
 	if err != nil {
@@ -127,6 +133,9 @@ func mainErr() int {
 	}
 	r.tool, r.home = strings.TrimPrefix(u.Username, "tools."), u.HomeDir
 	r.log("invoked", 0, "")
+	if code := r.refuse(); code != 0 {
+		return code
+	}
 	job, err := r.dispatch()
 	if err != nil {
 		r.log("failed", job, err.Error())
@@ -137,152 +146,94 @@ func mainErr() int {
 	return 0
 }
 
-func (r *run) dispatch() (int, error) {
-	web, err := r.webType()
+// parseArgs reads the flags, the configuration and [TYPE] ACTION [ARGS].
+func parseArgs(argv []string) (*run, int) {
+	fs := flag.NewFlagSet("webservice", flag.ContinueOnError)
+	confPath := fs.String("conf", "", "configuration file (JSON)")
+	backend := fs.String("backend", "gridengine", "backend (only gridengine)")
+	release := fs.String("release", defaultRelease, "grid release to request")
+	if err := fs.Parse(argv); err != nil {
+		return nil, 2
+	}
+	rest := fs.Args()
+	r := &run{release: *release, wait: 40 * time.Second}
+	if len(rest) > 1 && rest[0] != "runner" && isAction(rest[1]) && !isAction(rest[0]) {
+		r.wsType, rest = rest[0], rest[1:]
+	}
+	if len(rest) < 1 || *confPath == "" {
+		fmt.Fprintln(os.Stderr, "usage: webservice --conf FILE [--backend=gridengine] [--release=R] [TYPE] start|stop|restart|runner ...")
+		return nil, 2
+	}
+	if *backend != "gridengine" {
+		fmt.Fprintf(os.Stderr, "webservice: backend %q is not this stand-in's business\n", *backend)
+		return nil, 2
+	}
+	r.command, r.args = rest[0], rest[1:]
+	abs, err := filepath.Abs(*confPath)
 	if err != nil {
-		return 0, err
+		fmt.Fprintf(os.Stderr, "webservice: configuration path: %v\n", err)
+		return nil, 2
 	}
-	name := web + "-" + r.tool
-	register := true
-	for _, a := range r.args {
-		if a == "--no-register-proxy" {
-			register = false
-		}
+	r.confPath = abs
+	if err := r.readConf(); err != nil {
+		fmt.Fprintf(os.Stderr, "webservice: %v\n", err)
+		return nil, 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*r.wait+10*time.Second)
+	return r, 0
+}
+
+func isAction(s string) bool {
+	return slices.Contains([]string{"start", "stop", "status", "restart", "shell"}, s)
+}
+
+func (r *run) readConf() error {
+	data, err := os.ReadFile(r.confPath)
+	if err != nil {
+		return fmt.Errorf("reading configuration: %w", err)
+	}
+	if err := json.Unmarshal(data, &r.conf); err != nil {
+		return fmt.Errorf("configuration %s: %w", r.confPath, err)
+	}
+	if d, err := time.ParseDuration(r.conf.Wait); err == nil && d > 0 {
+		r.wait = d
+	}
+	if r.conf.SGERoot != "" {
+		os.Setenv("SGE_ROOT", r.conf.SGERoot)
+		os.Setenv("SGE_CELL", r.conf.SGECell)
+	}
+	return nil
+}
+
+// refuse answers as the real command does a release the grid does not offer
+// (argparse, exit 2) and a web type its backend does not know (exit 1).
+func (r *run) refuse() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	switch r.command {
-	case "stop":
-		return 0, r.stop(ctx, name)
-	case "start":
-		return r.start(ctx, name, web, register)
-	case "restart":
-		if r.conf.Modes[r.tool] == "hang" {
-			r.hang()
+	offered := r.conf.Releases
+	if len(offered) == 0 {
+		offered = r.gridReleases(ctx)
+	}
+	if !slices.Contains(offered, r.release) {
+		quoted := make([]string, len(offered))
+		for i, o := range offered {
+			quoted[i] = "'" + o + "'"
 		}
-		if err := r.stop(ctx, name); err != nil {
-			return 0, err
+		msg := fmt.Sprintf("argument --release: invalid choice: '%s' (choose from %s)", r.release, strings.Join(quoted, ", "))
+		fmt.Fprintf(os.Stderr, usageLine+"\nwebservice: error: %s\n", strings.Join(offered, ","), msg)
+		r.log("refused", 0, msg)
+		return 2
+	}
+	if _, ok := webTypes[r.webType()]; !ok {
+		names := make([]string, 0, len(webTypes))
+		for n := range webTypes {
+			names = append(names, n)
 		}
-		return r.start(ctx, name, web, register)
+		slices.Sort(names)
+		fmt.Fprintf(os.Stderr, "type must be one of:\n%s\n", strings.Join(names, "\n  * "))
+		r.log("refused", 0, fmt.Sprintf("unknown web type %q", r.webType()))
+		return 1
 	}
-	return 0, fmt.Errorf("unknown command %q", r.command)
-}
-
-// webType reads web: from ~/service.manifest, as the real command does.
-func (r *run) webType() (string, error) {
-	data, err := os.ReadFile(filepath.Join(r.home, "service.manifest"))
-	if err != nil {
-		return "", fmt.Errorf("no webservice manifest: %w", err)
-	}
-	var m struct {
-		Web string `yaml:"web"`
-	}
-	if err := yaml.Unmarshal(data, &m); err != nil || m.Web == "" {
-		return "", fmt.Errorf("service.manifest names no web type (%v)", err)
-	}
-	return m.Web, nil
-}
-
-func queueFor(web string) string {
-	if strings.HasPrefix(web, "lighttpd") {
-		return "webgrid-lighttpd"
-	}
-	return "webgrid-generic"
-}
-
-// hang plays a webservice stuck on a hung NFS or qmaster: a child that
-// sleeps (so a kill of the leader alone would leave an orphan) and a leader
-// that never returns.
-func (r *run) hang() {
-	child := exec.Command("/bin/sleep", "3600")
-	if err := child.Start(); err == nil {
-		r.log("hanging", 0, fmt.Sprintf("child pid %d", child.Process.Pid))
-	}
-	select {}
-}
-
-func (r *run) stop(ctx context.Context, name string) error {
-	out, err := r.grid(ctx, "qdel", name)
-	if err != nil && !strings.Contains(out, "does not exist") {
-		return fmt.Errorf("qdel %s: %v: %s", name, err, out)
-	}
-	return r.waitFor(ctx, name, "gone", func(jobs []qstat.Job) (bool, error) { return len(jobs) == 0, nil })
-}
-
-func (r *run) start(ctx context.Context, name, web string, register bool) (int, error) {
-	argv := []string{"-terse", "-b", "y", "-r", "y", "-N", name, "-q", queueFor(web),
-		"-l", "release=" + r.release, "-wd", r.home,
-		"-o", filepath.Join(r.home, web+".out"), "-e", filepath.Join(r.home, web+".err")}
-	if r.conf.Modes[r.tool] == "fail" {
-		// A request the grid refuses: qsub itself fails, as it does for a
-		// tool over its quota or a broken submit host.
-		argv = append(argv, "-l", "wsm_unknown_resource=1")
-	}
-	argv = append(argv, r.conf.Self, "--conf", confPathFromArgs(), "runner", "--tool", r.tool, "--web", web)
-	if !register {
-		argv = append(argv, "--no-register-proxy")
-	}
-	out, err := r.grid(ctx, "qsub", argv...)
-	if err != nil {
-		return 0, fmt.Errorf("qsub %s: %v: %s", name, err, out)
-	}
-	var job int
-	fmt.Sscanf(strings.TrimSpace(out), "%d", &job)
-	err = r.waitFor(ctx, name, "running", func(jobs []qstat.Job) (bool, error) {
-		for _, j := range jobs {
-			switch {
-			case strings.ContainsAny(j.State, "Ed"):
-				return false, fmt.Errorf("job %d (%s) is in state %s", j.Number, name, j.State)
-			case strings.ContainsRune(j.State, 'r'):
-				return true, nil
-			}
-		}
-		if len(jobs) == 0 {
-			return false, fmt.Errorf("job %d (%s) left the grid before it ran", job, name)
-		}
-		return false, nil
-	})
-	return job, err
-}
-
-// waitFor polls the caller's own jobs named name until done says so.
-func (r *run) waitFor(ctx context.Context, name, what string, done func([]qstat.Job) (bool, error)) error {
-	deadline := time.Now().Add(r.wait)
-	for {
-		out, err := r.grid(ctx, "qstat", "-xml")
-		if err != nil {
-			return fmt.Errorf("qstat: %v: %s", err, out)
-		}
-		all, err := qstat.Parse(strings.NewReader(out), time.Local)
-		if err != nil {
-			return err
-		}
-		var mine []qstat.Job
-		for _, j := range all {
-			if j.Name == name {
-				mine = append(mine, j)
-			}
-		}
-		ok, err := done(mine)
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("job %s not %s after %s", name, what, r.wait)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func (r *run) grid(ctx context.Context, prog string, args ...string) (string, error) {
-	path := filepath.Join("/usr/bin", prog)
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
+	return 0
 }
 
 func (r *run) log(event string, job int, detail string) {
@@ -299,79 +250,4 @@ func (r *run) log(event string, job int, detail string) {
 	}
 	defer f.Close()
 	_, _ = f.Write(append(line, '\n')) // one write: O_APPEND keeps lines whole
-}
-
-func confPathFromArgs() string {
-	for i, a := range os.Args {
-		if a == "--conf" && i+1 < len(os.Args) {
-			abs, _ := filepath.Abs(os.Args[i+1])
-			return abs
-		}
-		if v, ok := strings.CutPrefix(a, "--conf="); ok {
-			abs, _ := filepath.Abs(v)
-			return abs
-		}
-	}
-	return ""
-}
-
-// runner is the grid job: an HTTP server on a free port, registered with the
-// front proxy for as long as the process lives.
-func (r *run) runner() int {
-	fs := flag.NewFlagSet("runner", flag.ContinueOnError)
-	tool := fs.String("tool", "", "tool name")
-	web := fs.String("web", "", "web type")
-	noRegister := fs.Bool("no-register-proxy", false, "do not register with the front proxy (seed 000)")
-	if err := fs.Parse(r.args); err != nil || *tool == "" {
-		return 2
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "runner: %v\n", err)
-		return 1
-	}
-	job := os.Getenv("JOB_ID")
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, "%s web service of %s, job %s\n", *web, *tool, job)
-	}))
-	fmt.Printf("%s job %s serving on %s\n", *tool, job, ln.Addr())
-	if !*noRegister {
-		conn, err := register(r.conf.Register, *tool, ln.Addr().String())
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "runner: registering with the front proxy: %v\n", err)
-			return 1
-		}
-		// Held open: the registration lives as long as this connection.
-		defer conn.Close()
-		fmt.Printf("registered %s with %s\n", ln.Addr(), r.conf.Register)
-	}
-	if r.conf.Modes[*tool] == "crash" {
-		time.Sleep(2 * time.Second)
-		fmt.Fprintln(os.Stderr, "runner: crashing as configured")
-		return 1
-	}
-	select {}
-}
-
-func register(addr, tool, backend string) (net.Conn, error) {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := fmt.Fprintf(conn, "register %s %s\n", tool, backend); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	reply, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		conn.Close()
-		return nil, err
-	}
-	if strings.TrimSpace(reply) != "ok" {
-		conn.Close()
-		return nil, fmt.Errorf("proxy answered %q", strings.TrimSpace(reply))
-	}
-	_ = conn.SetDeadline(time.Time{})
-	return conn, nil
 }
