@@ -318,9 +318,13 @@ func attemptsText(d monitor.Decision) string {
 		parts[i] = a.At.UTC().Format(time.RFC3339) + " " + string(a.Outcome)
 	}
 	text := ". Restart attempts: " + strings.Join(parts, ", ")
-	// A failed attempt's reason is the decision's reason, " — ", and what
-	// the restart command said.
-	if _, detail, ok := strings.Cut(atts[len(atts)-1].Reason, " — "); ok {
+	// What the last one said when it failed, or what was seen instead of
+	// the tool up. (Before the detail had a field of its own, a failed
+	// attempt's reason carried it after " — ".)
+	last := atts[len(atts)-1]
+	if last.Detail != "" {
+		text += ". Last attempt: " + last.Detail
+	} else if _, detail, ok := strings.Cut(last.Reason, " — "); ok {
 		text += ". Last attempt: " + detail
 	}
 	return text

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,13 +25,15 @@ const KillGrace = 5 * time.Second
 const minOutputTail = 512
 
 // Restarter runs the restart command for the tools a plan asks for, at most
-// Parallel at once, each in its own process group under Timeout.
+// Parallel at once, each in its own process group under Timeout; and the
+// clear command for the stuck jobs a tool must lose first.
 type Restarter struct {
-	Template   []string      // argv with placeholders
-	Parallel   int           // restarts running at once, at least 1
-	Timeout    time.Duration // per restart, positive; the whole process group is killed after it
-	StderrTail int           // bytes of output kept as the failure reason (at least minOutputTail)
-	Now        func() time.Time
+	Template      []string      // argv with placeholders
+	ClearTemplate []string      // argv removing one job, with {job}, {account}, {tool}
+	Parallel      int           // restarts running at once, at least 1
+	Timeout       time.Duration // per command, positive; the whole process group is killed after it
+	StderrTail    int           // bytes of output kept as the failure reason (at least minOutputTail)
+	Now           func() time.Time
 }
 
 // Result is how one restart went.
@@ -38,6 +42,7 @@ type Result struct {
 	Outcome  state.Outcome
 	Detail   string // exit status and stderr tail, or "" on success
 	Duration time.Duration
+	Cleared  []StuckJob // the stuck jobs removed before the restart command ran
 }
 
 // OutcomeNotStarted is the result of a restart whose command never
@@ -50,11 +55,20 @@ func (r Result) Started() bool { return r.Outcome != OutcomeNotStarted }
 
 // Argv expands the template for one decision.
 func (r *Restarter) Argv(d Decision) []string {
-	repl := strings.NewReplacer(
+	return expand(r.Template, strings.NewReplacer(
 		"{account}", d.Account, "{tool}", d.Tool, "{web}", d.Web,
-		"{release}", d.Release, "{home}", d.Home)
-	argv := make([]string, len(r.Template))
-	for i, a := range r.Template {
+		"{release}", d.Release, "{home}", d.Home))
+}
+
+// ClearArgv expands the clear template for one job of the decision's tool.
+func (r *Restarter) ClearArgv(d Decision, job StuckJob) []string {
+	return expand(r.ClearTemplate, strings.NewReplacer(
+		"{job}", strconv.Itoa(job.Number), "{account}", d.Account, "{tool}", d.Tool))
+}
+
+func expand(template []string, repl *strings.Replacer) []string {
+	argv := make([]string, len(template))
+	for i, a := range template {
 		argv[i] = repl.Replace(a)
 	}
 	return argv
@@ -93,6 +107,57 @@ func (r *Restarter) Restart(start, kill context.Context, ds []Decision, starting
 	return results
 }
 
+// ClearResult is how the removal of one stuck job went.
+type ClearResult struct {
+	Tool   string
+	Job    StuckJob
+	Detail string // why it failed; "" when it was removed
+}
+
+// ClearStrays removes the stuck jobs of up tools, a tool at a time, at
+// most Parallel at once. Once start is done no new removal begins.
+func (r *Restarter) ClearStrays(start, kill context.Context, ds []Decision) []ClearResult {
+	results := make([][]ClearResult, len(ds))
+	forEachAtMost(start, max(r.Parallel, 1), len(ds), func(i int) {
+		d := ds[i]
+		for _, job := range d.Clear {
+			res := ClearResult{Tool: d.Tool, Job: job}
+			if c := r.command(kill, r.ClearArgv(d, job)); c.outcome != state.OutcomeSucceeded {
+				res.Detail = c.detail
+			}
+			results[i] = append(results[i], res)
+		}
+	})
+	var out []ClearResult
+	for _, rs := range results {
+		out = append(out, rs...)
+	}
+	return out
+}
+
+// forEachAtMost calls f(i) for i in [0, n), at most limit at once; once
+// start is done, no further call begins.
+func forEachAtMost(start context.Context, limit, n int, f func(i int)) {
+	slots := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range n {
+		select {
+		case slots <- struct{}{}:
+		case <-start.Done():
+		}
+		if start.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
 // mayStart says why a restart must not start, if it must not.
 func (r *Restarter) mayStart(start context.Context, d Decision, starting func(Decision) error) error {
 	if start.Err() != nil {
@@ -104,8 +169,39 @@ func (r *Restarter) mayStart(start context.Context, d Decision, starting func(De
 	return nil
 }
 
+// run clears the tool's stuck jobs, then runs its restart command. A
+// clear that fails is the attempt's failure: the restart is not run, or it
+// would submit one more job beside the stuck one.
 func (r *Restarter) run(ctx context.Context, d Decision) Result {
-	argv := r.Argv(d)
+	began := r.Now()
+	res := Result{Tool: d.Tool}
+	for _, job := range d.Clear {
+		c := r.command(ctx, r.ClearArgv(d, job))
+		if c.outcome != state.OutcomeSucceeded {
+			res.Outcome = c.outcome
+			res.Detail = "clearing job " + strconv.Itoa(job.Number) + " (" + job.State + "): " + c.detail + "; the restart was not run"
+			res.Duration = r.Now().Sub(began)
+			return res
+		}
+		res.Cleared = append(res.Cleared, job)
+	}
+	c := r.command(ctx, r.Argv(d))
+	res.Outcome, res.Detail, res.Duration = c.outcome, c.detail, r.Now().Sub(began)
+	if res.Outcome == state.OutcomeSucceeded {
+		// The command exiting 0 says only that the job was submitted.
+		res.Outcome = state.OutcomePendingVerification
+	}
+	return res
+}
+
+// ran is how one command ended.
+type ran struct {
+	outcome state.Outcome // succeeded, failed, timed-out or cancelled
+	detail  string        // "" when it succeeded
+}
+
+// command runs argv in its own process group under the restart timeout.
+func (r *Restarter) command(ctx context.Context, argv []string) ran {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
 
@@ -118,25 +214,22 @@ func (r *Restarter) run(ctx context.Context, d Decision) Result {
 	cmd.Stderr = tail
 	cmd.Stdout = tail
 
-	began := r.Now()
 	err := cmd.Run()
-	res := Result{Tool: d.Tool, Duration: r.Now().Sub(began)}
 	out := strings.TrimSpace(tail.String())
+	name := programName(argv, out)
+	var res ran
 	switch {
 	case err == nil:
-		res.Outcome = state.OutcomeSucceeded
+		res.outcome = state.OutcomeSucceeded
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		res.Outcome = state.OutcomeTimedOut
-		res.Detail = fmt.Sprintf("%s did not finish within %s and was killed with its process group", argv[0], r.Timeout)
+		res.outcome = state.OutcomeTimedOut
+		res.detail = fmt.Sprintf("%s did not finish within %s and was killed with its process group", name, r.Timeout)
 	case ctx.Err() != nil:
-		res.Outcome = state.OutcomeCancelled
-		res.Detail = "supervisor shutting down; restart killed"
+		res.outcome = state.OutcomeCancelled
+		res.detail = "supervisor shutting down; " + name + " killed"
 	default:
-		res.Outcome = state.OutcomeFailed
-		res.Detail = fmt.Sprintf("%s failed: %v", argv[0], err)
-		if out != "" {
-			res.Detail += ": " + out
-		}
+		res.outcome = state.OutcomeFailed
+		res.detail = failure(name, err, out)
 	}
 	// The group may outlive the leader (a child that ignored the parent's
 	// exit); make sure nothing of this restart is left behind.
@@ -144,6 +237,82 @@ func (r *Restarter) run(ctx context.Context, d Decision) Result {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	return res
+}
+
+// failure says how a command that ran failed, in its own name: "webservice
+// exited with status 2: <what it printed>".
+func failure(name string, err error, out string) string {
+	var exit *exec.ExitError
+	detail := name + " failed: " + err.Error()
+	if errors.As(err, &exit) && exit.ExitCode() >= 0 {
+		detail = name + " exited with status " + strconv.Itoa(exit.ExitCode())
+	} else if errors.As(err, &exit) {
+		detail = name + " was killed: " + exit.String()
+	}
+	if out != "" {
+		detail += ": " + out
+	}
+	return detail
+}
+
+// programName is the program a failure is told in the name of: the one
+// sudo runs (sudo passes its child's exit status through), unless what was
+// printed says that sudo itself refused.
+func programName(argv []string, out string) string {
+	if filepath.Base(argv[0]) != "sudo" || strings.HasPrefix(out, "sudo:") {
+		return filepath.Base(argv[0])
+	}
+	if prog := underSudo(argv[1:]); prog != "" {
+		return filepath.Base(prog)
+	}
+	return "sudo"
+}
+
+// underSudo is the command in sudo's arguments: the first one that is not
+// an option or an option's value.
+func underSudo(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+			return ""
+		case strings.HasPrefix(a, "--"):
+			if !strings.Contains(a, "=") && sudoLongTakesValue(a) {
+				i++
+			}
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			// Short options cluster (-niu); the last one may take the
+			// next argument as its value, or the rest of the cluster.
+			for k := 1; k < len(a); k++ {
+				if strings.IndexByte(sudoShortTakesValue, a[k]) >= 0 {
+					if k == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+		case strings.Contains(a, "=") && !strings.HasPrefix(a, "/"):
+			// VAR=value environment settings precede the command.
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
+// sudo(8)'s options that take a value.
+const sudoShortTakesValue = "CDghpRrTtUu"
+
+func sudoLongTakesValue(option string) bool {
+	switch option {
+	case "--close-from", "--chdir", "--group", "--host", "--prompt", "--chroot", "--role",
+		"--command-timeout", "--type", "--other-user", "--user":
+		return true
+	}
+	return false
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -48,8 +48,8 @@ func TestRestarterOutcomes(t *testing.T) {
 		want    state.Outcome
 		detail  string
 	}{
-		{"success", "exit 0\n", time.Second, state.OutcomeSucceeded, ""},
-		{"failure keeps the stderr tail", "echo 'qsub: Unable to run job' >&2; exit 3\n", time.Second, state.OutcomeFailed, "exit status 3: qsub: Unable to run job"},
+		{"success awaits being seen up", "exit 0\n", time.Second, state.OutcomePendingVerification, ""},
+		{"failure names the program and keeps the stderr tail", "echo 'qsub: Unable to run job' >&2; exit 3\n", time.Second, state.OutcomeFailed, "webservice exited with status 3: qsub: Unable to run job"},
 		{"hang is killed at the timeout", "sleep 30\n", 300 * time.Millisecond, state.OutcomeTimedOut, "did not finish within 300ms"},
 	}
 	for _, tt := range tests {
@@ -118,7 +118,7 @@ func TestRestarterBoundsParallelism(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, res := range <-finished {
-		if res.Outcome != state.OutcomeSucceeded {
+		if res.Outcome != state.OutcomePendingVerification {
 			t.Fatalf("%+v", res)
 		}
 	}
@@ -178,7 +178,7 @@ func TestRestarterStartsOnlyWhatWasCharged(t *testing.T) {
 		return nil
 	}
 	results := r.Restart(context.Background(), context.Background(), []Decision{decisionFor("a"), decisionFor("b")}, charge, nil)
-	if results[0].Outcome != state.OutcomeSucceeded || results[1].Outcome != OutcomeNotStarted || charged != 1 {
+	if results[0].Outcome != state.OutcomePendingVerification || results[1].Outcome != OutcomeNotStarted || charged != 1 {
 		t.Fatalf("results %+v, %d charged", results, charged)
 	}
 	if !strings.Contains(results[1].Detail, "state file locked") {

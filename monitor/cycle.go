@@ -52,8 +52,12 @@ type HistorySnapshot struct {
 // starting is called just before each command starts, which does not start
 // if it fails; done is called as each started restart ends. Results come
 // back in the order of ds.
+//
+// ClearStrays removes the stuck jobs (Decision.Clear) of tools that are up:
+// not a restart, not an attempt.
 type RestartRunner interface {
 	Restart(start, kill context.Context, ds []Decision, starting func(Decision) error, done func(Result)) []Result
+	ClearStrays(start, kill context.Context, ds []Decision) []ClearResult
 }
 
 // Reporter is one consumer of a cycle's report: the audit printout, the
@@ -86,6 +90,8 @@ type Parts struct {
 	// Restarter runs the restarts; nil makes the cycle a read-only audit:
 	// it plans and reports, and records and restarts nothing.
 	Restarter RestartRunner
+	// Causes, when set, looks for why a restart was not seen up.
+	Causes    CauseFinder
 	Reporters []Reporter
 	// ReportTimeout bounds each reporter: one that fails or hangs is
 	// logged and left behind, and never stops the cycle.
@@ -143,6 +149,7 @@ func (c *Cycle) Run(ctx, kill context.Context) (Report, error) {
 	in, err := c.gather(ctx, &rep)
 	if err == nil {
 		rep.Plan = MakePlan(in, c.Policy)
+		c.explainNotUp(ctx, &rep.Plan)
 		err = c.act(ctx, kill, &rep, in.HistoryErr)
 	}
 	rep.Finished = c.Now()
@@ -179,6 +186,9 @@ func (c *Cycle) act(ctx, kill context.Context, rep *Report, historyErr error) er
 	}
 	if err := c.History.RecordAttempts(ctx, changes(rep.Plan)); err != nil {
 		return err
+	}
+	if strays := rep.Plan.Strays(); len(strays) > 0 {
+		rep.Cleared = c.Restarter.ClearStrays(ctx, kill, strays)
 	}
 	restarts := rep.Plan.Restarts()
 	if len(restarts) == 0 {

@@ -30,7 +30,7 @@ func cyclePolicy() Policy {
 	return Policy{
 		Budget: 3, Window: time.Hour, BackoffInitial: 2 * time.Minute, BackoffMax: 30 * time.Minute,
 		ResetAfter: 10 * time.Minute, RegistrationGrace: 2 * time.Minute, PendingTooLong: 10 * time.Minute,
-		Retention: 24 * time.Hour, ValveMin: 10, ValveFraction: 0.1,
+		UpTimeout: 5 * time.Minute, DeletingTooLong: 5 * time.Minute, Retention: 24 * time.Hour, ValveMin: 10, ValveFraction: 0.1,
 	}
 }
 
@@ -181,11 +181,22 @@ func (r memRestarter) Restart(start, _ context.Context, ds []Decision, starting 
 			r.ev.add("restart %s BEFORE its attempt was recorded", d.Tool)
 		}
 		r.ev.add("restart %s", d.Tool)
-		res := Result{Tool: d.Tool, Outcome: state.OutcomeSucceeded, Duration: time.Second}
+		res := Result{Tool: d.Tool, Outcome: state.OutcomePendingVerification, Duration: time.Second}
 		done(res)
 		results = append(results, res)
 	}
 	return results
+}
+
+func (r memRestarter) ClearStrays(_, _ context.Context, ds []Decision) []ClearResult {
+	var out []ClearResult
+	for _, d := range ds {
+		for _, j := range d.Clear {
+			r.ev.add("clear %s job %d", d.Tool, j.Number)
+			out = append(out, ClearResult{Tool: d.Tool, Job: j})
+		}
+	}
+	return out
 }
 
 // memReporter keeps what it was given.
@@ -278,7 +289,7 @@ func TestCycleRecordsAttemptsBeforeRestarting(t *testing.T) {
 		"started watch",
 		"attempt b started", "restart b", "progress watch",
 		"attempt c started", "restart c", "progress watch",
-		"outcome b succeeded", "outcome c succeeded",
+		"outcome b pending-verification", "outcome c pending-verification",
 		"report watch",
 	}
 	if got := r.ev.all(); !slices.Equal(got, want) {

@@ -27,26 +27,28 @@ type Code string
 // The reason codes. A skipped manifest's code is the manifest scanner's
 // reason (manifest.Reason*), converted.
 const (
-	CodeHealthy         Code = "healthy"                // running and registered
-	CodeUnchecked       Code = "registration-unchecked" // running; registration checking is off
-	CodeNoJob           Code = "no-job"                 // no web job on the grid
-	CodeJobError        Code = "job-error"              // the job is stuck in error (E)
-	CodeJobDeleting     Code = "job-deleting"           // the job is being deleted (d)
-	CodeUnregistered    Code = "unregistered"           // running, not (actively) registered with the proxy
-	CodeRegistering     Code = "registering"            // running, within the registration grace
-	CodePending         Code = "pending"                // queued
-	CodePendingTooLong  Code = "pending-too-long"       // queued longer than the policy's limit
-	CodeHeld            Code = "held"                   // on hold before it ever ran
-	CodeSuspended       Code = "suspended"              // suspended, or its queue is
-	CodeUnknownState    Code = "unknown-state"          // state letters this supervisor does not know
-	CodeGridUnknown     Code = "grid-unknown"           // qstat failed this cycle
-	CodeProxyUnknown    Code = "proxy-unknown"          // the proxy's /list failed this cycle
-	CodeBackoff         Code = "backoff"                // restart held back until the backoff elapses
-	CodeBudgetExhausted Code = "budget-exhausted"       // restart budget spent: given up
-	CodeValve           Code = "valve"                  // restart held back by the safety valve
-	CodeOtherBackend    Code = "other-backend"          // the manifest's backend is not ours
-	CodeProxyOnly       Code = "proxy-only"             // registered, but no manifest asks for a web service
-	CodeHistoryUnknown  Code = "history-unknown"        // the restart history could not be read
+	CodeHealthy            Code = "healthy"                // running and registered
+	CodeUnchecked          Code = "registration-unchecked" // running; registration checking is off
+	CodeNoJob              Code = "no-job"                 // no web job on the grid
+	CodeJobError           Code = "job-error"              // the job is stuck in error (E)
+	CodeJobDeleting        Code = "job-deleting"           // the job is being deleted (d)
+	CodeUnregistered       Code = "unregistered"           // running, not (actively) registered with the proxy
+	CodeRegistering        Code = "registering"            // running, within the registration grace
+	CodePending            Code = "pending"                // queued
+	CodePendingTooLong     Code = "pending-too-long"       // queued longer than the policy's limit
+	CodeHeld               Code = "held"                   // on hold before it ever ran
+	CodeSuspended          Code = "suspended"              // suspended, or its queue is
+	CodeUnknownState       Code = "unknown-state"          // state letters this supervisor does not know
+	CodeGridUnknown        Code = "grid-unknown"           // qstat failed this cycle
+	CodeProxyUnknown       Code = "proxy-unknown"          // the proxy's /list failed this cycle
+	CodeBackoff            Code = "backoff"                // restart held back until the backoff elapses
+	CodeBudgetExhausted    Code = "budget-exhausted"       // restart budget spent: given up
+	CodeValve              Code = "valve"                  // restart held back by the safety valve
+	CodeOtherBackend       Code = "other-backend"          // the manifest's backend is not ours
+	CodeProxyOnly          Code = "proxy-only"             // registered, but no manifest asks for a web service
+	CodeHistoryUnknown     Code = "history-unknown"        // the restart history could not be read
+	CodeVerifying          Code = "verifying"              // restarted; waiting for it to be seen up
+	CodeQueuedAfterRestart Code = "queued-after-restart"   // still queued after a restart that did not bring it up
 )
 
 // Decision is the supervisor's verdict on one tool for one cycle. Reason is
@@ -70,6 +72,11 @@ type Decision struct {
 	Queue     string
 	Jobs      int
 	Phase     Phase
+	// Clear lists the tool's jobs to remove by number: before its restart
+	// (a job in error, stuck being deleted, or left queued by a restart
+	// that did not bring the tool up), or, beside a job that serves, the
+	// stuck ones. Nil for almost every tool.
+	Clear []StuckJob
 
 	// Registered is nil when registration is unknown or not checked.
 	Registered *bool
@@ -95,6 +102,10 @@ type Decision struct {
 	Next          *state.ToolRecord
 	RecordChanged bool
 	GivenUp       bool // paged: the budget is spent
+	// Settled is the tool's restart that awaited being seen up, when this
+	// cycle settled it (succeeded: seen up; not-up: its up timeout passed),
+	// with its outcome and detail; nil otherwise. Next holds it too.
+	Settled *state.Attempt
 	// ClockCorrected says that times in the tool's history were in the
 	// future (a clock stepped back, or one that ran ahead and was put
 	// right): Previous has them as now, and Next is written so that the
@@ -121,6 +132,12 @@ func (d Decision) Down() bool {
 		return true
 	}
 	return false
+}
+
+// StuckJob is a job of a tool's that the supervisor removes by number.
+type StuckJob struct {
+	Number int
+	State  string // its SGE state letters when it was seen
 }
 
 // Valve is the state of the safety valve in one cycle.

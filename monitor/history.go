@@ -115,7 +115,7 @@ func outcomeChanges(p Plan, results []Result) state.Changes {
 		if !ok || !r.Started() || !d.RecordChanged || len(d.Next.Attempts) == 0 {
 			continue
 		}
-		ch.Put[d.Tool] = withOutcome(*d.Next, d.Reason, r)
+		ch.Put[d.Tool] = withOutcome(*d.Next, r)
 	}
 	return ch
 }
@@ -123,12 +123,12 @@ func outcomeChanges(p Plan, results []Result) state.Changes {
 // withOutcome returns rec with its last attempt's outcome set; a copy, so
 // that the plan's record (which reports and alerts read) stays what was
 // decided.
-func withOutcome(rec state.ToolRecord, reason string, r Result) state.ToolRecord {
+func withOutcome(rec state.ToolRecord, r Result) state.ToolRecord {
 	rec.Attempts = slices.Clone(rec.Attempts)
 	last := &rec.Attempts[len(rec.Attempts)-1]
-	last.Outcome, last.Duration = r.Outcome, r.Duration
-	if r.Detail != "" {
-		last.Reason = reason + " — " + r.Detail
+	last.Outcome, last.Duration, last.Detail = r.Outcome, r.Duration, r.Detail
+	if len(r.Cleared) > 0 && r.Detail == "" {
+		last.Detail = "cleared " + clearingText(r.Cleared) + " first"
 	}
 	return rec
 }

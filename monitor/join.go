@@ -55,10 +55,14 @@ type joined struct {
 	proxyOnly []string
 	history   state.Records
 	orphans   []*state.ToolHistory // history of tools without a row: no manifest asks for them
-	in        *Inputs
-	checked   bool              // whether the proxy's list was read
-	none      *state.ToolRecord // the record of a tool without history
-	yes, no   *bool             // what Decision.Registered points to, shared
+	// several lists, by row, every web job of the tools that have more
+	// than one (positions in Inputs.Jobs): rare, and each must be named
+	// and perhaps cleared.
+	several map[int32][]int32
+	in      *Inputs
+	checked bool              // whether the proxy's list was read
+	none    *state.ToolRecord // the record of a tool without history
+	yes, no *bool             // what Decision.Registered points to, shared
 }
 
 // join matches the manifests, the grid's jobs, the proxy's registrations and
@@ -153,6 +157,15 @@ func (j *joined) matchJobs(index toolIndex) {
 		}
 		r := &j.rows[k]
 		r.jobs++
+		switch {
+		case r.jobs == 2:
+			if j.several == nil {
+				j.several = map[int32][]int32{}
+			}
+			j.several[k] = []int32{r.job, int32(i)}
+		case r.jobs > 2:
+			j.several[k] = append(j.several[k], int32(i))
+		}
 		if r.job < 0 || Classify(jobs[i].State).rank() > Classify(jobs[r.job].State).rank() {
 			r.job = int32(i)
 		}

@@ -37,8 +37,7 @@ func observe(v *toolView, in *Inputs, p *Policy) observation {
 		o.action, o.code = ActionRestart, CodeJobError
 		o.reason = string(cat(is, "stuck in error state ", letters))
 	case PhaseDeleting:
-		o.action, o.code = ActionRestart, CodeJobDeleting
-		o.reason = string(cat(is, "being deleted (", letters, ")"))
+		return observeDeleting(v, cat(is, "being deleted (", letters, ")"), in.Now, p)
 	case PhaseSuspended:
 		o.action, o.code = ActionWait, CodeSuspended
 		o.reason = string(cat(is, "suspended (", letters, "); a suspended job is not restarted"))
@@ -59,13 +58,19 @@ func observe(v *toolView, in *Inputs, p *Policy) observation {
 
 // jobIs appends the start of every sentence about the tool's job:
 // "job 42 (lighttpd-a) is ", or, when the tool has several jobs of that
-// name, "job 42 (lighttpd-a, one of 2 jobs of that name) is ".
+// name, each of the others named: "job 42 (lighttpd-a; also job 41 in
+// Eqw) is ".
 func jobIs(b []byte, v *toolView) []byte {
 	b = strconv.AppendInt(append(b, "job "...), int64(v.job.Number), 10)
 	b = cat(b, " (", v.manifest.Web, "-", v.tool)
-	if v.jobs > 1 {
-		b = strconv.AppendInt(append(b, ", one of "...), int64(v.jobs), 10)
-		b = append(b, " jobs of that name"...)
+	for i, other := range v.others {
+		if i == 0 {
+			b = append(b, "; also "...)
+		} else {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendInt(append(b, "job "...), int64(other.Number), 10)
+		b = cat(b, " in ", other.State)
 	}
 	return append(b, ") is "...)
 }
@@ -91,6 +96,26 @@ func observePending(v *toolView, pending []byte, now time.Time, p *Policy) obser
 		}
 	}
 	o.reason = string(pending)
+	return o
+}
+
+// observeDeleting tells a job whose deletion is on its way from one stuck
+// being deleted (a dead execution host leaves it in dr until a grid
+// manager forces it out); deleting is the sentence so far. How long it has
+// been so is counted from when its tool was first seen down.
+func observeDeleting(v *toolView, deleting []byte, now time.Time, p *Policy) observation {
+	o := observation{phase: PhaseDeleting, code: CodeJobDeleting}
+	since := v.previous.DownSince
+	if since.IsZero() || since.After(now) {
+		since = now
+	}
+	if until := since.Add(p.DeletingTooLong); now.Before(until) {
+		o.action = ActionWait
+		o.reason = string(cat(deleting, "; waiting until ", stamp(until), " before clearing it"))
+		return o
+	}
+	o.action = ActionRestart
+	o.reason = string(cat(deleting, " for ", roundDuration(now.Sub(since)).String(), " or more"))
 	return o
 }
 

@@ -51,6 +51,18 @@ func (p Plan) Restarts() []Decision {
 	return out
 }
 
+// Strays returns the decisions of up tools with stuck jobs beside the one
+// that serves.
+func (p Plan) Strays() []Decision {
+	var out []Decision
+	for _, d := range p.Decisions {
+		if d.Action == ActionNone && len(d.Clear) > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // MakePlan decides, for every tool, what to do this cycle. It is pure: the
 // same inputs always give the same plan, whatever their order.
 //
@@ -116,14 +128,29 @@ func decide(d *Decision, v *toolView, in *Inputs, p *Policy) {
 // decideDesired decides a tool that asks for a web service: what the grid
 // and the proxy say about it, then, if that calls for a restart, what its
 // restart tracker allows.
+//
+// A restart that awaits being seen up is settled first: while it is
+// within its up timeout the tool waits for it, whatever is seen.
 func decideDesired(d *Decision, v *toolView, in *Inputs, p *Policy) {
 	seen := observe(v, in, p)
 	d.Phase, d.Registered = seen.phase, seen.registered
 	if in.GridErr == nil && v.job != nil {
 		d.JobNumber, d.GridState, d.Queue, d.Jobs = v.job.Number, v.job.State, v.job.Queue, v.jobs
 	}
+	settle(d, &seen, in.Now, p)
+	if seen.phase == PhasePending && seen.action == ActionWait && seen.code != CodeVerifying &&
+		notUpSinceRestart(d.Previous, d.Settled) {
+		seen.action, seen.code = ActionRestart, CodeQueuedAfterRestart
+		seen.reason += "; its last restart did not bring it up"
+	}
 	d.Action, d.Code, d.Reason = seen.action, seen.code, seen.reason
-	if seen.action != ActionRestart {
+	switch {
+	case seen.action == ActionNone && len(v.others) > 0:
+		if d.Clear = straysToClear(v, d, in.Now, p); d.Clear != nil {
+			d.Reason += "; clearing " + clearingText(d.Clear) + ", stuck beside it"
+		}
+		return
+	case seen.action != ActionRestart:
 		return
 	}
 	tracker := restartTracker{policy: *p, tool: v.tool, history: d.Previous, now: in.Now}
@@ -133,6 +160,9 @@ func decideDesired(d *Decision, v *toolView, in *Inputs, p *Policy) {
 	r := tracker.decide(seen)
 	d.Action, d.Code, d.Reason = r.action, r.code, r.reason
 	d.Attempts, d.NextRestart, d.GivenUp = r.attempts, r.nextRestart, r.givenUp
+	if d.Action == ActionRestart {
+		d.Clear = jobsToClear(v, d, in.Now, p)
+	}
 }
 
 // forgotten lists, in tool order, the tools whose history can go: no

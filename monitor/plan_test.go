@@ -30,6 +30,8 @@ func testPolicy() Policy {
 		ResetAfter:        10 * time.Minute,
 		RegistrationGrace: 2 * time.Minute,
 		PendingTooLong:    10 * time.Minute,
+		UpTimeout:         5 * time.Minute,
+		DeletingTooLong:   5 * time.Minute,
 		Retention:         24 * time.Hour,
 		ValveMin:          10,
 		ValveFraction:     0.10,
@@ -89,6 +91,11 @@ type singleToolCase struct {
 	registered string // "true", "false" or "nil"
 	attempts   int
 	reason     string // substring
+	clear      []int  // job numbers the decision clears
+	// settled is the outcome this cycle gives the restart that awaited
+	// being seen up, and settledDetail a substring of its detail.
+	settled       state.Outcome
+	settledDetail string
 }
 
 // withJob is the job, changed by mod.
@@ -104,11 +111,11 @@ func TestPlanJobPhases(t *testing.T) {
 			action: ActionNone, code: CodeHealthy},
 		{name: "no job", proxy: registered(), action: ActionRestart, code: CodeNoJob, attempts: 1, reason: "no lighttpd-a job on the grid"},
 		{name: "job in error Eqw", jobs: []qstat.Job{job(1, "a", "lighttpd", "Eqw")}, proxy: registered(),
-			action: ActionRestart, code: CodeJobError, reason: "stuck in error state Eqw"},
+			action: ActionRestart, code: CodeJobError, reason: "stuck in error state Eqw", clear: []int{1}},
 		{name: "job in error even if registered", jobs: []qstat.Job{job(1, "a", "lighttpd", "Eqw")}, proxy: registered("a"),
-			action: ActionRestart, code: CodeJobError},
+			action: ActionRestart, code: CodeJobError, clear: []int{1}},
 		{name: "job being deleted dr", jobs: []qstat.Job{job(1, "a", "lighttpd", "dr")}, proxy: registered("a"),
-			action: ActionRestart, code: CodeJobDeleting, reason: "being deleted (dr)"},
+			action: ActionWait, code: CodeJobDeleting, reason: "being deleted (dr); waiting until 2026-11-21T12:05:00Z before clearing it"},
 		{name: "pending a minute", jobs: []qstat.Job{job(1, "a", "lighttpd", "qw")}, proxy: registered(),
 			action: ActionWait, code: CodePending, reason: "pending (qw) for 1m0s"},
 		{name: "pending too long", jobs: []qstat.Job{withJob(func(j *qstat.Job) { j.Submitted = t0.Add(-20 * time.Minute) }, job(1, "a", "lighttpd", "qw"))},
@@ -123,7 +130,7 @@ func TestPlanJobPhases(t *testing.T) {
 		{name: "job of another web type does not count", jobs: []qstat.Job{job(1, "a", "uwsgi-python", "r")}, proxy: registered("a"),
 			action: ActionRestart, code: CodeNoJob},
 		{name: "duplicate names: best job wins", jobs: []qstat.Job{job(1, "a", "lighttpd", "Eqw"), job(2, "a", "lighttpd", "r")}, proxy: registered("a"),
-			action: ActionNone, code: CodeHealthy, reason: "job 2 (lighttpd-a, one of 2 jobs of that name)"},
+			action: ActionNone, code: CodeHealthy, reason: "job 2 (lighttpd-a; also job 1 in Eqw) is running (r) and registered with proxy proxy-01; clearing job 1 (Eqw), stuck beside it", clear: []int{1}},
 		{name: "grid source failed", gridErr: errors.New("qstat exit 1"), proxy: registered(),
 			action: ActionWait, code: CodeGridUnknown, registered: "nil"},
 	})
@@ -214,6 +221,7 @@ func testSingleTool(t *testing.T, tests []singleToolCase) {
 			if d.Reason == "" {
 				t.Error("empty reason")
 			}
+			checkClearAndSettled(t, d, tt)
 		})
 	}
 }

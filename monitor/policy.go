@@ -20,10 +20,16 @@ type Policy struct {
 	ResetAfter        time.Duration // seen up this long in a row: backoff forgotten
 	RegistrationGrace time.Duration // a fresh job gets this long to register with the proxy
 	PendingTooLong    time.Duration // a job pending longer is reported as stuck
-	Retention         time.Duration // attempts older than this are pruned from the state
-	ValveMin          int           // the valve trips above max(ValveMin, ValveFraction × desired tools)
-	ValveFraction     float64
-	ValveAllow        int // restarts still let through per cycle while the valve holds
+	// UpTimeout is how long after its command returned a restart has to
+	// bring the tool up before it counts as not-up.
+	UpTimeout time.Duration
+	// DeletingTooLong is how long a job may be seen being deleted (d)
+	// before it is cleared and its tool restarted.
+	DeletingTooLong time.Duration
+	Retention       time.Duration // attempts older than this are pruned from the state
+	ValveMin        int           // the valve trips above max(ValveMin, ValveFraction × desired tools)
+	ValveFraction   float64
+	ValveAllow      int // restarts still let through per cycle while the valve holds
 }
 
 // BackoffJitter is the fraction by which each backoff delay is spread (±25 %,

@@ -14,18 +14,27 @@ import (
 // Next is a new record only when the record changes: a stable platform
 // allocates nothing here.
 func finish(d *Decision, in *Inputs, p *Policy) {
+	if d.Action != ActionRestart && d.Action != ActionNone {
+		d.Clear = nil // held back: nothing is run for it
+	}
 	rec := d.Previous
 	d.Next = rec
 	if d.Code == CodeProxyOnly || (staysUp(d) && !d.ClockCorrected) {
 		return
 	}
 	next := state.Prune(*rec, in.Now.Add(-p.Retention))
+	if d.Settled != nil {
+		next.Attempts = withSettled(next.Attempts, *d.Settled)
+	}
 	if d.Attempts == 0 && d.Action != ActionGiveUp {
 		d.Attempts = len(attemptsSince(next.Attempts, in.Now.Add(-p.Window)))
 	}
 	markSeen(&next, d, in.Now, in.LastCycle, p.ResetAfter)
 	switch d.Action {
 	case ActionRestart:
+		if d.Clear != nil {
+			d.Reason += "; clearing " + clearingText(d.Clear) + " first"
+		}
 		d.Reason += "; restart " + strconv.Itoa(d.Attempts) + " of " + strconv.Itoa(p.Budget) +
 			" in " + roundDuration(p.Window).String()
 		next = withStartedAttempt(next, in.Now, d.Reason)

@@ -13,6 +13,7 @@ import (
 
 	"webservicemonitor/internal/sanitize"
 	"webservicemonitor/sources/manifest"
+	"webservicemonitor/state"
 )
 
 // Report is everything one cycle saw and did.
@@ -23,6 +24,7 @@ type Report struct {
 	Plan     Plan
 	Sources  []SourceStatus
 	Results  []Result
+	Cleared  []ClearResult // stuck jobs removed beside up tools' jobs
 	// ReportFailures are the reporters that failed or ran past their
 	// deadline with this report (filled in after they ran).
 	ReportFailures []error
@@ -125,6 +127,40 @@ type jsonTool struct {
 	DownSince   *time.Time `json:"down_since"`
 	GivenUp     bool       `json:"given_up"`
 	Outcome     string     `json:"outcome,omitempty"`
+	// LastAttempt is the tool's last restart attempt, as its history
+	// holds it after this cycle; absent when it has none.
+	LastAttempt *jsonAttempt `json:"last_attempt,omitempty"`
+	// Clear lists the job numbers removed (or, in an audit, to be removed)
+	// this cycle before its restart or beside the job that serves.
+	Clear []int `json:"clear,omitempty"`
+}
+
+type jsonAttempt struct {
+	At      time.Time `json:"at"`
+	Outcome string    `json:"outcome"`
+	Detail  string    `json:"detail"`
+}
+
+// lastAttempt is the decision's last attempt for the JSON report, with
+// the outcome its command had this cycle when it ran.
+func lastAttempt(d Decision, outcome string) *jsonAttempt {
+	if d.Next == nil || len(d.Next.Attempts) == 0 {
+		return nil
+	}
+	a := d.Next.Attempts[len(d.Next.Attempts)-1]
+	last := &jsonAttempt{At: a.At.UTC(), Outcome: string(a.Outcome), Detail: a.Detail}
+	if outcome != "" && a.Outcome == state.OutcomeStarted {
+		last.Outcome = outcome
+	}
+	return last
+}
+
+func jobNumbers(jobs []StuckJob) []int {
+	var out []int
+	for _, j := range jobs {
+		out = append(out, j.Number)
+	}
+	return out
 }
 
 func optTime(t time.Time) *time.Time {
@@ -172,6 +208,7 @@ func (r Report) WriteJSON(w io.Writer) error {
 			Phase: d.Phase, Queue: d.Queue, Registered: d.Registered, Action: d.Action, Code: d.Code,
 			Reason: d.Reason, Attempts: d.Attempts, NextRestart: optTime(d.NextRestart),
 			DownSince: optTime(d.DownSince()), GivenUp: d.GivenUp, Outcome: outcomes[d.Tool],
+			LastAttempt: lastAttempt(d, outcomes[d.Tool]), Clear: jobNumbers(d.Clear),
 		})
 	}
 	enc := json.NewEncoder(w)
@@ -304,11 +341,7 @@ func (r Report) Log(log zerolog.Logger, err error) {
 		}
 		ev.Msg(d.Reason)
 	}
-	for _, res := range r.Results {
-		if res.Detail != "" {
-			log.Warn().Str("tool", res.Tool).Str("outcome", string(res.Outcome)).Dur("took", res.Duration).Msg(res.Detail)
-		}
-	}
+	r.logEndings(log)
 	s := r.Summary()
 	ev := log.Info()
 	if err != nil {
@@ -319,4 +352,30 @@ func (r Report) Log(log zerolog.Logger, err error) {
 		Int("hold", s[string(ActionHold)]).Int("give_up", s[string(ActionGiveUp)]).
 		Int("skip", s[string(ActionSkip)]).Dur("took", r.Finished.Sub(r.Started)).
 		Msg("cycle finished")
+}
+
+// logEndings logs how restarts ended: the commands that failed, the
+// restarts settled (seen up, or not up in time), the stuck jobs removed.
+func (r Report) logEndings(log zerolog.Logger) {
+	for _, res := range r.Results {
+		if res.Detail != "" {
+			log.Warn().Str("tool", res.Tool).Str("outcome", string(res.Outcome)).Dur("took", res.Duration).Msg(res.Detail)
+		}
+	}
+	for _, d := range r.Plan.Decisions {
+		if a := d.Settled; a != nil && !r.DryRun {
+			ev := log.Info()
+			if a.Outcome != state.OutcomeSucceeded {
+				ev = log.Warn()
+			}
+			ev.Str("tool", d.Tool).Str("outcome", string(a.Outcome)).Time("attempt_at", a.At).Msg(a.Detail)
+		}
+	}
+	for _, c := range r.Cleared {
+		if c.Detail != "" {
+			log.Warn().Str("tool", c.Tool).Int("job", c.Job.Number).Str("grid_state", c.Job.State).Msg("could not remove the stuck job: " + c.Detail)
+		} else {
+			log.Info().Str("tool", c.Tool).Int("job", c.Job.Number).Str("grid_state", c.Job.State).Msg("removed the stuck job beside the one that serves")
+		}
+	}
 }

@@ -94,9 +94,16 @@ func (t ToolLogReporter) lines(rep Report) []toolLineJob {
 			results[r.Tool] = r
 		}
 	}
+	cleared := make(map[string][]ClearResult)
+	for _, c := range rep.Cleared {
+		cleared[c.Tool] = append(cleared[c.Tool], c)
+	}
 	var jobs []toolLineJob
 	for _, d := range rep.Plan.Decisions {
-		if line := toolLine(d, results); line != "" {
+		if d.Home == "" || d.Account == "" {
+			continue // no verified owner to write as
+		}
+		for _, line := range toolLines(d, results, cleared[d.Tool], rep.DryRun) {
 			jobs = append(jobs, toolLineJob{d: d, line: line})
 		}
 	}
@@ -118,23 +125,49 @@ func (t ToolLogReporter) append(ctx context.Context, j toolLineJob) bool {
 	return true
 }
 
-// toolLine is what the tool hears about its decision; "" for nothing.
-func toolLine(d Decision, results map[string]Result) string {
-	if d.Home == "" || d.Account == "" {
-		return "" // no verified owner to write as
+// toolLines are what the tool hears about its decision, in order: its
+// last restart settled, stuck jobs cleared, this cycle's restart or
+// refusal.
+func toolLines(d Decision, results map[string]Result, cleared []ClearResult, dryRun bool) []string {
+	var lines []string
+	if d.Settled != nil && !dryRun {
+		lines = append(lines, settledLine(d))
+	}
+	for _, c := range cleared {
+		lines = append(lines, clearedLine(d, c))
 	}
 	if r, ok := results[d.Tool]; ok {
-		return restartLine(d, r)
+		lines = append(lines, restartLine(d, r))
+	} else if d.Notice != "" {
+		lines = append(lines, noticeLine(d))
 	}
-	if d.Notice != "" {
-		return noticeLine(d)
+	return lines
+}
+
+// settledLine tells how the tool's last restart ended. Only a restart the
+// tool was seen up after is told as "restarted".
+func settledLine(d Decision) string {
+	a := d.Settled
+	if a.Outcome == state.OutcomeSucceeded {
+		return fmt.Sprintf("restarted the %s web service: %s; it was restarted because %s", d.Web, a.Detail, a.Reason)
 	}
-	return ""
+	return fmt.Sprintf("restart of the %s web service did not bring it up: %s; it was restarted because %s", d.Web, a.Detail, a.Reason)
+}
+
+func clearedLine(d Decision, c ClearResult) string {
+	if c.Detail == "" {
+		return fmt.Sprintf("removed stuck job %d (%s) beside the job that serves the %s web service", c.Job.Number, c.Job.State, d.Web)
+	}
+	return fmt.Sprintf("could not remove stuck job %d (%s) beside the job that serves the %s web service: %s", c.Job.Number, c.Job.State, d.Web, c.Detail)
 }
 
 func restartLine(d Decision, r Result) string {
-	if r.Outcome == state.OutcomeSucceeded {
-		return fmt.Sprintf("restarted the %s web service: %s", d.Web, d.Reason)
+	if r.Outcome == state.OutcomePendingVerification {
+		line := fmt.Sprintf("restart of the %s web service submitted, waiting for it to be seen up: %s", d.Web, d.Reason)
+		if len(r.Cleared) > 0 {
+			line += "; cleared " + clearingText(r.Cleared) + " first"
+		}
+		return line
 	}
 	return fmt.Sprintf("restart of the %s web service %s: %s — because %s", d.Web, r.Outcome, r.Detail, d.Reason)
 }

@@ -15,6 +15,7 @@ type toolView struct {
 	proxyOnly bool               // registered with the proxy, but no manifest asks for a web service
 	job       *qstat.Job         // its best web job; nil without one
 	jobs      int                // how many web jobs it has
+	others    []*qstat.Job       // its web jobs besides job, when it has several
 	listed    bool               // in the proxy's list
 	status    string             // its status in that list, when not active
 	// registered says whether the tool is registered, listed as active;
@@ -39,6 +40,13 @@ func (j *joined) view(k int) toolView {
 	v.tool = v.manifest.Tool
 	if r.job >= 0 {
 		v.job = &j.in.Jobs[r.job]
+	}
+	if r.jobs > 1 {
+		for _, i := range j.several[int32(k)] {
+			if i != r.job {
+				v.others = append(v.others, &j.in.Jobs[i])
+			}
+		}
 	}
 	if r.history >= 0 {
 		v.previous = &j.history[r.history].Record

@@ -8,19 +8,28 @@ type Outcome string
 const (
 	// OutcomeStarted is written before the restart command runs, so a
 	// supervisor killed mid-restart still counts the attempt on its next start.
-	OutcomeStarted   Outcome = "started"
-	OutcomeSucceeded Outcome = "succeeded"
-	OutcomeFailed    Outcome = "failed"
-	OutcomeTimedOut  Outcome = "timed-out"
-	OutcomeCancelled Outcome = "cancelled"
+	OutcomeStarted Outcome = "started"
+	// OutcomePendingVerification is a restart whose command exited 0: the
+	// real webservice does so whenever qsub accepted the job, whether or not
+	// the job ever serves, so the attempt is settled only by seeing the tool
+	// up (OutcomeSucceeded) or not within the up timeout (OutcomeNotUp).
+	OutcomePendingVerification Outcome = "pending-verification"
+	OutcomeSucceeded           Outcome = "succeeded" // seen up after its restart
+	OutcomeNotUp               Outcome = "not-up"    // its command exited 0, but it was not seen up in time
+	OutcomeFailed              Outcome = "failed"
+	OutcomeTimedOut            Outcome = "timed-out"
+	OutcomeCancelled           Outcome = "cancelled"
 )
 
 // Attempt is one restart the supervisor ran (or started) for a tool.
 type Attempt struct {
-	At       time.Time     `json:"at"`
-	Outcome  Outcome       `json:"outcome"`
-	Reason   string        `json:"reason,omitempty"`
-	Duration time.Duration `json:"duration,omitempty"`
+	At      time.Time `json:"at"`
+	Outcome Outcome   `json:"outcome"`
+	Reason  string    `json:"reason,omitempty"` // why it was restarted
+	// Detail is how it ended, in words: what the command said when it
+	// failed, or what was seen instead of the tool up.
+	Detail   string        `json:"detail,omitempty"`
+	Duration time.Duration `json:"duration,omitempty"` // how long the command ran
 }
 
 // ToolRecord is everything the supervisor remembers about one tool between

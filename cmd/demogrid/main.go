@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -25,7 +26,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: demogrid run|qstat|webservice [flags]")
+		fmt.Fprintln(stderr, "usage: demogrid run|qstat|qstat-job|qdel|webservice [flags]")
 		return 2
 	}
 	fs := flag.NewFlagSet("demogrid "+args[0], flag.ContinueOnError)
@@ -35,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	web := fs.String("web", "", "web type (webservice)")
 	fs.String("release", "", "grid release (webservice; accepted and ignored)")
 	fs.String("u", "", "user (qstat; accepted for the real command line)")
+	owner := fs.String("owner", "", "the account deleting the job (qdel), as sudo -u would make it")
 	fs.Bool("xml", false, "XML output (qstat; always on)")
 	duration := fs.Duration("for", 16*time.Second, "how long the demo daemon runs (run)")
 	keep := fs.Bool("keep", false, "keep the demo directory (run)")
@@ -57,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "qstat-job", "qdel":
+		return jobCommand(args[0], store, fs.Arg(0), *owner, stdout, stderr)
 	case "webservice":
 		if fs.Arg(0) != "restart" || *tool == "" || *web == "" {
 			fmt.Fprintln(stderr, "usage: demogrid webservice --grid DIR --tool T --web W restart")
@@ -158,4 +162,30 @@ func showAudit(monitorBin, configFile, dir string, stdout, stderr io.Writer) boo
 		return false
 	}
 	return true
+}
+
+// jobCommand is qstat -j JOB or qdel JOB on the demo grid.
+func jobCommand(command string, store demo.Store, arg, owner string, stdout, stderr io.Writer) int {
+	number, err := strconv.Atoi(arg)
+	if err != nil || number <= 0 {
+		fmt.Fprintf(stderr, "usage: demogrid %s --grid DIR JOB\n", command)
+		return 2
+	}
+	if command == "qdel" {
+		if err := store.Delete(number, owner); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s has deleted job %d\n", owner, number)
+		return 0
+	}
+	g, err := store.Load()
+	if err == nil {
+		err = demo.WriteJobDetail(stdout, g, number)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
 }

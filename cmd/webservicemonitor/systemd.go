@@ -41,7 +41,10 @@ func stallTimeout(cfg *config.Config) time.Duration {
 
 func longestStep(cfg *config.Config) time.Duration {
 	sources := max(cfg.QstatTimeout, cfg.ProxyTimeout, cfg.ManifestTimeout)
-	return sources + 2*cfg.StateLockWait + cfg.RestartTimeout + monitor.KillGrace
+	// A restart may first clear up to MaxClearsPerTool stuck jobs, each
+	// under the restart timeout.
+	restart := time.Duration(monitor.MaxClearsPerTool+1)*cfg.RestartTimeout + monitor.KillGrace
+	return sources + 2*cfg.StateLockWait + max(restart, monitor.CausesDeadline)
 }
 
 // systemdEnv reads what systemd passes a Type=notify service and removes it

@@ -15,10 +15,10 @@ func TestStallTimeout(t *testing.T) {
 		edit func(c *config.Config)
 		want time.Duration
 	}{
-		// 30s sources + 2 × 2s lock waits + 60s restart + 5s kill + 1m slack.
-		{"defaults", func(c *config.Config) {}, 159 * time.Second},
-		{"slowest source counts", func(c *config.Config) { c.ManifestTimeout = 2 * time.Minute }, 249 * time.Second},
-		{"longer restarts", func(c *config.Config) { c.RestartTimeout = 5 * time.Minute }, 399 * time.Second},
+		// 30s sources + 2 × 2s lock waits + (3 clears + 1 restart) × 60s + 5s kill + 1m slack.
+		{"defaults", func(c *config.Config) {}, 339 * time.Second},
+		{"slowest source counts", func(c *config.Config) { c.ManifestTimeout = 2 * time.Minute }, 429 * time.Second},
+		{"longer restarts", func(c *config.Config) { c.RestartTimeout = 5 * time.Minute }, 1299 * time.Second},
 		{"set explicitly", func(c *config.Config) { c.StallTimeout = 10 * time.Minute }, 10 * time.Minute},
 	}
 	for _, tt := range tests {

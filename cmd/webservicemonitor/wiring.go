@@ -10,6 +10,7 @@ import (
 
 	"webservicemonitor/internal/accounts"
 	"webservicemonitor/internal/config"
+	"webservicemonitor/internal/errorlog"
 	"webservicemonitor/internal/servicelog"
 	"webservicemonitor/monitor"
 	"webservicemonitor/sources/manifest"
@@ -38,6 +39,7 @@ func newParts(cfg *config.Config, log zerolog.Logger) monitor.Parts {
 			ActiveProxyFile: cfg.ActiveProxyFile, URLTemplate: cfg.ProxyListURL,
 			Timeout: cfg.ProxyTimeout, Retries: cfg.ProxyRetries,
 		},
+		Causes: newCauses(cfg, log),
 		// A reporter that has not finished by then is left behind, before
 		// the watchdog would take the whole loop for hung (stallTimeout).
 		ReportTimeout: longestStep(cfg),
@@ -45,6 +47,24 @@ func newParts(cfg *config.Config, log zerolog.Logger) monitor.Parts {
 		Now:           time.Now,
 		Log:           log,
 	}
+}
+
+// Bounds on what is read to say why a restart was not seen up.
+const (
+	jobDetailMaxOutput = 1 << 20 // qstat -j of one job: a few KiB
+	errorLogTailBytes  = 8 << 10
+	errorLogTailLines  = 5
+)
+
+// newCauses looks where the platform leaves why a restarted tool did not
+// come up: SGE's error reason of its job (qstat -j) and its error.log.
+func newCauses(cfg *config.Config, log zerolog.Logger) monitor.CauseFinder {
+	reasons := qstat.JobReasons{Argv: cfg.QstatJob, Timeout: cfg.QstatTimeout, MaxOutput: jobDetailMaxOutput}
+	tailer, err := errorlog.NewTailer(errorLogTailBytes, errorLogTailLines)
+	if err != nil {
+		panic(err) // constant bounds: a programming error
+	}
+	return monitor.JobCauses{ErrorReason: reasons.ErrorReason, ErrorLogTail: tailer.Tail, Log: log}
 }
 
 func newPolicy(cfg *config.Config) monitor.Policy {
@@ -57,6 +77,8 @@ func newPolicy(cfg *config.Config) monitor.Policy {
 		ResetAfter:        cfg.ResetAfter,
 		RegistrationGrace: cfg.RegistrationGrace,
 		PendingTooLong:    cfg.PendingTimeout,
+		UpTimeout:         cfg.UpTimeout,
+		DeletingTooLong:   cfg.DeletingTooLong,
 		Retention:         max(cfg.Retention, cfg.Window),
 		ValveMin:          cfg.ValveMin,
 		ValveFraction:     cfg.ValveFraction,
@@ -81,7 +103,8 @@ func newActingCycle(cfg *config.Config, log zerolog.Logger, reporters []monitor.
 	parts := newParts(cfg, log)
 	parts.History = monitor.StateFileHistory{Path: cfg.StateFile, LockWait: cfg.StateLockWait}
 	parts.Restarter = &monitor.Restarter{
-		Template: cfg.RestartCommand, Parallel: cfg.RestartParallel, Timeout: cfg.RestartTimeout, Now: time.Now,
+		Template: cfg.RestartCommand, ClearTemplate: cfg.ClearCommand,
+		Parallel: cfg.RestartParallel, Timeout: cfg.RestartTimeout, Now: time.Now,
 	}
 	toolLog := monitor.ToolLogReporter{Out: servicelog.NewWriter(time.Now), Log: log}
 	if watchdog != nil {

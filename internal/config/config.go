@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type Config struct {
 	ProxyTimeout    time.Duration
 	ProxyRetries    int
 	RestartCommand  []string
+	ClearCommand    []string
+	QstatJob        []string
+	Releases        []string
+	DefaultRelease  string
 	RestartTimeout  time.Duration
 	RestartParallel int
 	StateFile       string
@@ -68,6 +73,8 @@ type Config struct {
 	ResetAfter        time.Duration
 	RegistrationGrace time.Duration
 	PendingTimeout    time.Duration
+	UpTimeout         time.Duration
+	DeletingTooLong   time.Duration
 	Retention         time.Duration
 	ValveMin          int
 	ValveFraction     float64
@@ -166,15 +173,11 @@ func sourceKeys() []key {
 		{"proxy-retries", "2", "retries of a failed proxy list request; 0: none", integer(0, func(c *Config) *int { return &c.ProxyRetries }), true},
 		{"manifest-timeout", "30s", "deadline for scanning all manifests", positive(func(c *Config) *time.Duration { return &c.ManifestTimeout }), true},
 		{"manifest-workers", "32", "manifests read at once (hides NFS latency)", integer(1, func(c *Config) *int { return &c.ManifestWorkers }), true},
-		{"web-types", "lighttpd,lighttpd-plain,uwsgi-python,uwsgi-plain,nodejs,generic,tomcat", "known web types (comma-separated)", func(c *Config, v string) error {
-			c.WebTypes = nil
-			for _, t := range strings.Split(v, ",") {
-				if t = strings.TrimSpace(t); t != "" {
-					c.WebTypes = append(c.WebTypes, t)
-				}
-			}
-			if len(c.WebTypes) == 0 {
-				return errors.New("no web types")
+		{"web-types", "lighttpd,lighttpd-plain,uwsgi-python,uwsgi-plain,nodejs,generic", "web types the grid's webservice supports (comma-separated); a manifest asking for another is skipped", list(func(c *Config) *[]string { return &c.WebTypes }, "no web types"), true},
+		{"releases", "buster", "releases (grid operating systems) the grid offers (comma-separated); a manifest asking for another is skipped", list(func(c *Config) *[]string { return &c.Releases }, "no releases"), true},
+		{"default-release", "buster", "release of a manifest that names none; one of releases", func(c *Config, v string) error {
+			if c.DefaultRelease = strings.TrimSpace(v); c.DefaultRelease == "" {
+				return errors.New("empty release")
 			}
 			return nil
 		}, true},
@@ -187,7 +190,9 @@ func sourceKeys() []key {
 func restartKeys() []key {
 	return []key{
 		{"restart-command", "sudo -i -u {account} /usr/bin/webservice --backend=gridengine --release={release} restart", "restart command template; placeholders {account} {tool} {web} {release} {home}", argv(func(c *Config) *[]string { return &c.RestartCommand }), true},
-		{"restart-timeout", "60s", "deadline of one restart; its whole process group is killed after it", positive(func(c *Config) *time.Duration { return &c.RestartTimeout }), true},
+		{"clear-command", "sudo -i -u {account} /usr/bin/qdel {job}", "removes one stuck job (in error, or stuck being deleted) before its tool is restarted; placeholders {job} {account} {tool}. A job stuck in dr needs a grid manager's forced delete: e.g. /usr/bin/qdel -f {job}, run as a manager", argv(func(c *Config) *[]string { return &c.ClearCommand }), true},
+		{"qstat-job", "/usr/bin/qstat -j {job}", "prints one job's details, read for SGE's error reason when a restart was not seen up; {job} is the job number", argv(func(c *Config) *[]string { return &c.QstatJob }), true},
+		{"restart-timeout", "60s", "deadline of one restart (and of one clear); its whole process group is killed after it", positive(func(c *Config) *time.Duration { return &c.RestartTimeout }), true},
 		{"restart-parallel", "4", "restarts running at once", integer(1, func(c *Config) *int { return &c.RestartParallel }), true},
 		{"restart-budget", "3", "restarts allowed per tool in the restart window", integer(1, func(c *Config) *int { return &c.Budget }), true},
 		{"restart-window", "60m", "sliding window the restart budget counts in", positive(func(c *Config) *time.Duration { return &c.Window }), true},
@@ -196,6 +201,8 @@ func restartKeys() []key {
 		{"reset-after", "10m", "a tool seen up this long in a row has its backoff forgotten; 0s: as soon as it is seen up", duration(func(c *Config) *time.Duration { return &c.ResetAfter }), true},
 		{"registration-grace", "2m", "how long a fresh job may run before it must be registered with the proxy; 0s: it must be registered when first seen running", duration(func(c *Config) *time.Duration { return &c.RegistrationGrace }), true},
 		{"pending-timeout", "10m", "a job pending longer is reported as stuck", positive(func(c *Config) *time.Duration { return &c.PendingTimeout }), true},
+		{"up-timeout", "5m", "after its restart command returned, how long a tool has to be seen up (its job running and registered) before the restart counts as not-up; at least registration-grace plus interval", positive(func(c *Config) *time.Duration { return &c.UpTimeout }), true},
+		{"clear-deleting-after", "5m", "a job seen being deleted (d) longer than this is removed with clear-command and its tool restarted", positive(func(c *Config) *time.Duration { return &c.DeletingTooLong }), true},
 		{"history-retention", "24h", "restart attempts older than this are pruned", positive(func(c *Config) *time.Duration { return &c.Retention }), true},
 		{"valve-min", "10", "the safety valve trips when more tools than max(valve-min, valve-fraction × tools) need a restart at once; 0: valve-fraction alone decides", integer(0, func(c *Config) *int { return &c.ValveMin }), true},
 		{"valve-fraction", "0.1", "see valve-min; 0: valve-min alone decides", func(c *Config, v string) error {
@@ -387,6 +394,23 @@ func argv(p func(*Config) *[]string) setter {
 	}
 }
 
+// list parses a comma-separated list of names; empty says what is missing.
+func list(p func(*Config) *[]string, empty string) setter {
+	return func(c *Config, v string) error {
+		names := p(c)
+		*names = nil
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				*names = append(*names, t)
+			}
+		}
+		if len(*names) == 0 {
+			return errors.New(empty)
+		}
+		return nil
+	}
+}
+
 func boolean(p func(*Config) *bool) setter {
 	return func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
@@ -433,7 +457,7 @@ func checkURL(v string) error {
 // the flag, are joined with sep. A URL may hold a comma, never a newline.
 func listSeparator(name string) (sep string, repeatable bool) {
 	switch name {
-	case "web-types":
+	case "web-types", "releases":
 		return ",", false
 	case "alertmanager-url":
 		return "\n", true
@@ -644,6 +668,39 @@ func (c *Config) check() error {
 	if c.BackoffMax < c.BackoffInitial {
 		return fmt.Errorf("backoff-max: %s is shorter than backoff-initial %s", c.BackoffMax, c.BackoffInitial)
 	}
+	return c.checkGrid()
+}
+
+// checkGrid validates what the grid is asked: the clear and job commands,
+// the releases, and an up timeout that a restarted tool can meet.
+func (c *Config) checkGrid() error {
+	for _, cmd := range []struct {
+		key   string
+		argv  []string
+		known []string
+	}{
+		{"clear-command", c.ClearCommand, []string{"{job}", "{account}", "{tool}"}},
+		{"qstat-job", c.QstatJob, []string{"{job}"}},
+	} {
+		if err := checkProgram(cmd.key, cmd.argv[0]); err != nil {
+			return err
+		}
+		if err := checkKnownPlaceholders(cmd.argv, cmd.known); err != nil {
+			return fmt.Errorf("%s: %w", cmd.key, err)
+		}
+		if !strings.Contains(strings.Join(cmd.argv, " "), "{job}") {
+			return fmt.Errorf("%s: no {job} placeholder: the command must name the job", cmd.key)
+		}
+	}
+	if !slices.Contains(c.Releases, c.DefaultRelease) {
+		return fmt.Errorf("default-release: %q is not one of releases (%s)", c.DefaultRelease, strings.Join(c.Releases, ", "))
+	}
+	// A job that starts at once has registration-grace to register, and
+	// is seen at the next cycle, an interval later.
+	if least := c.RegistrationGrace + c.Interval; c.UpTimeout < least {
+		return fmt.Errorf("up-timeout: %s is shorter than registration-grace %s plus interval %s: a restarted tool could not be seen up in time",
+			c.UpTimeout, c.RegistrationGrace, c.Interval)
+	}
 	return nil
 }
 
@@ -659,11 +716,14 @@ func checkProgram(key, prog string) error {
 var placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 
 func checkPlaceholders(argv []string) error {
-	known := map[string]bool{"{account}": true, "{tool}": true, "{web}": true, "{release}": true, "{home}": true}
+	return checkKnownPlaceholders(argv, []string{"{account}", "{tool}", "{web}", "{release}", "{home}"})
+}
+
+func checkKnownPlaceholders(argv, known []string) error {
 	for _, a := range argv {
 		for _, p := range placeholder.FindAllString(a, -1) {
-			if !known[p] {
-				return fmt.Errorf("unknown placeholder %s in %q (known: {account} {tool} {web} {release} {home})", p, a)
+			if !slices.Contains(known, p) {
+				return fmt.Errorf("unknown placeholder %s in %q (known: %s)", p, a, strings.Join(known, " "))
 			}
 		}
 	}

@@ -33,6 +33,8 @@ type Job struct {
 	Started    time.Time `json:"started,omitzero"`
 	Submitted  time.Time `json:"submitted"`
 	Registered bool      `json:"registered"` // the job registered itself with the proxy
+	// ErrorReason is what SGE says of a job in error (qstat -j).
+	ErrorReason string `json:"error_reason,omitempty"`
 }
 
 // Grid is the fake grid's whole state.
@@ -212,6 +214,46 @@ func (s Store) Restart(ctx context.Context, tool, web string, now func() time.Ti
 		sort.Slice(g.Jobs, func(a, b int) bool { return g.Jobs[a].Number < g.Jobs[b].Number })
 		return nil
 	})
+}
+
+// Delete does what qdel of one job does, as its owner: the job goes, or
+// the refusal says why.
+func (s Store) Delete(number int, owner string) error {
+	return s.Update(func(g *Grid) error {
+		for i, j := range g.Jobs {
+			if j.Number != number {
+				continue
+			}
+			if owner != "" && j.Owner != owner {
+				return fmt.Errorf("%s - you do not have the necessary privileges to delete the job \"%d\"", owner, number)
+			}
+			g.Jobs = append(g.Jobs[:i], g.Jobs[i+1:]...)
+			return nil
+		}
+		return fmt.Errorf("denied: job \"%d\" does not exist", number)
+	})
+}
+
+// WriteJobDetail prints one job the way `qstat -j <job>` of SGE 8.1.9
+// does, as far as the supervisor reads it: its number, name, owner and, in
+// error, SGE's error reason.
+func WriteJobDetail(w io.Writer, g Grid, number int) error {
+	for _, j := range g.Jobs {
+		if j.Number != number {
+			continue
+		}
+		fmt.Fprintln(w, "==============================================================")
+		fmt.Fprintf(w, "job_number:                 %d\n", j.Number)
+		fmt.Fprintf(w, "owner:                      %s\n", j.Owner)
+		fmt.Fprintf(w, "job_name:                   %s\n", j.Name)
+		if j.ErrorReason != "" {
+			fmt.Fprintf(w, "error reason          1:      %s [%d:%d]: error: %s\n",
+				j.Submitted.Format("01/02/2006 15:04:05"), 50000+j.Number%1000, 4000+j.Number, j.ErrorReason)
+			fmt.Fprintln(w, "scheduling info:            Job is in error state")
+		}
+		return nil
+	}
+	return fmt.Errorf("Following jobs do not exist: \n%d", number)
 }
 
 func queueFor(web string) string {

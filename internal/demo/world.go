@@ -112,7 +112,8 @@ func writeGrid(gridDir string, now time.Time) error {
 		Broken:  []string{"echo"},
 		Jobs: []Job{
 			{Number: 901, Name: "lighttpd-alpha", Owner: "tools.alpha", State: "r", Queue: "webgrid-lighttpd@demo-webgrid-01.tools.example", Started: old, Submitted: old, Registered: true},
-			{Number: 902, Name: "lighttpd-charlie", Owner: "tools.charlie", State: "Eqw", Submitted: old},
+			{Number: 902, Name: "lighttpd-charlie", Owner: "tools.charlie", State: "Eqw", Submitted: old,
+				ErrorReason: `can't open output file "/data/project/charlie/lighttpd-charlie.out": Permission denied`},
 			{Number: 903, Name: "nodejs-delta", Owner: "tools.delta", State: "r", Queue: "webgrid-generic@demo-webgrid-02.tools.example", Started: old, Submitted: old, Registered: false},
 			{Number: 904, Name: "lighttpd-foxtrot", Owner: "tools.foxtrot", State: "qw", Submitted: now.Add(-time.Minute)},
 			{Number: 905, Name: "lighttpd-juliet", Owner: "tools.mallory", State: "r", Queue: "webgrid-lighttpd@demo-webgrid-01.tools.example", Started: old, Submitted: old},
@@ -141,6 +142,9 @@ qstat: %[3]s qstat --grid %[4]s
 active-proxy-file: %[1]s/active-proxy
 proxy-list-url: http://{proxy}/list
 restart-command: %[3]s webservice --grid %[4]s --tool {tool} --web {web} --release {release} restart
+clear-command: %[3]s qdel --grid %[4]s --owner {account} {job}
+qstat-job: %[3]s qstat-job --grid %[4]s {job}
+up-timeout: 20s
 state-file: %[1]s/state.db
 interval: 2s
 restart-window: 10m

@@ -70,7 +70,7 @@ func sourceNames() []string {
 }
 
 func outcomes() []state.Outcome {
-	return []state.Outcome{state.OutcomeSucceeded, state.OutcomeFailed, state.OutcomeTimedOut, state.OutcomeCancelled}
+	return []state.Outcome{state.OutcomeSucceeded, state.OutcomeNotUp, state.OutcomeFailed, state.OutcomeTimedOut, state.OutcomeCancelled}
 }
 
 // Metrics is one daemon's metrics.
@@ -214,7 +214,7 @@ func (m *Metrics) newRestartMetrics(r registrar) {
 		Help: "Restarts started (recorded before they run)."})
 	r.register(m.restartsStarted)
 	m.restartsFinished = r.counterVec("restarts_finished_total",
-		"Restarts finished, by outcome: succeeded, failed, timed-out, cancelled.", "outcome")
+		"Restarts finished, by outcome: succeeded (seen up), not-up (its command exited 0 but the tool was not seen up in time), failed, timed-out, cancelled.", "outcome")
 	m.valveTripped = r.gauge("safety_valve_tripped", "1 while the safety valve holds restarts, else 0.")
 	m.valveWanting = r.gauge("safety_valve_wanting_tools", "Tools that needed a restart in the last cycle.")
 	m.valveLimit = r.gauge("safety_valve_limit_tools", "The most tools one cycle may restart before the valve trips.")
@@ -322,8 +322,18 @@ func (m *Metrics) Observe(rep monitor.Report, cycleErr error) {
 			continue // not an attempt: a shutdown or an unrecordable attempt came first
 		}
 		m.restartsStarted.Inc()
-		m.restartsFinished.WithLabelValues(string(r.Outcome)).Inc()
-		m.toolRestarts.WithLabelValues(r.Tool, string(r.Outcome)).Inc()
+		if r.Outcome != state.OutcomePendingVerification { // counted when settled
+			m.restartsFinished.WithLabelValues(string(r.Outcome)).Inc()
+			m.toolRestarts.WithLabelValues(r.Tool, string(r.Outcome)).Inc()
+		}
+	}
+	// A restart whose command exited 0 ends when its tool is seen up, or
+	// not in time. The audit settles nothing: it records nothing.
+	for _, d := range rep.Plan.Decisions {
+		if d.Settled != nil && !rep.DryRun && cycleErr == nil {
+			m.restartsFinished.WithLabelValues(string(d.Settled.Outcome)).Inc()
+			m.toolRestarts.WithLabelValues(d.Tool, string(d.Settled.Outcome)).Inc()
+		}
 	}
 
 	// Without the manifests the plan does not know the desired tools: the
