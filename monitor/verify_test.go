@@ -97,7 +97,9 @@ func TestPlanVerifiesRestarts(t *testing.T) {
 // Stuck jobs are cleared, never piled up beside a new one.
 func TestPlanClearsStuckJobs(t *testing.T) {
 	deletingSince := func(ago time.Duration) state.ToolRecord { return state.ToolRecord{DownSince: t0.Add(-ago)} }
-	upSince := func(ago time.Duration) state.ToolRecord { return state.ToolRecord{UpSince: t0.Add(-ago), LastSeenUp: t0.Add(-ago)} }
+	upSince := func(ago time.Duration) state.ToolRecord {
+		return state.ToolRecord{UpSince: t0.Add(-ago), LastSeenUp: t0.Add(-ago)}
+	}
 	testSingleTool(t, []singleToolCase{
 		{name: "in error: cleared first", jobs: []qstat.Job{job(7, "a", "lighttpd", "Eqw")}, proxy: registered(),
 			action: ActionRestart, code: CodeJobError, clear: []int{7}, reason: "clearing job 7 (Eqw) first"},
@@ -118,7 +120,7 @@ func TestPlanClearsStuckJobs(t *testing.T) {
 			jobs: []qstat.Job{job(7, "a", "lighttpd", "dr"), job(8, "a", "lighttpd", "r")}, proxy: registered("a"), history: upSince(time.Hour),
 			action: ActionNone, code: CodeHealthy, clear: []int{7}},
 		{name: "a pile of jobs in error: at most MaxClearsPerTool a cycle",
-			jobs: []qstat.Job{job(1, "a", "lighttpd", "Eqw"), job(2, "a", "lighttpd", "Eqw"), job(3, "a", "lighttpd", "Eqw"), job(4, "a", "lighttpd", "Eqw")},
+			jobs:  []qstat.Job{job(1, "a", "lighttpd", "Eqw"), job(2, "a", "lighttpd", "Eqw"), job(3, "a", "lighttpd", "Eqw"), job(4, "a", "lighttpd", "Eqw")},
 			proxy: registered(), action: ActionRestart, code: CodeJobError, clear: []int{1, 2, 3}},
 		{name: "held by backoff: nothing cleared", jobs: []qstat.Job{job(7, "a", "lighttpd", "Eqw")}, proxy: registered(), history: attempts(time.Minute),
 			action: ActionHold, code: CodeBackoff},
