@@ -4,6 +4,10 @@ package manifest
 // checked: the tool name is safe, the account resolved, the file was a regular
 // file owned by the tool, and every field has the right type.
 //
+// A gridengine manifest that asks for a web service always carries a
+// release the grid offers (Scanner.Releases): one asking for another is
+// Skipped with ReasonReleaseNotOffered, since webservice would refuse it.
+//
 // A manifest of another backend than BackendGridEngine is reported with its
 // Backend and its other fields as written, unchecked: it is not ours, so it
 // is never refused, and its values must never reach a command.
@@ -16,7 +20,7 @@ type Manifest struct {
 	Version      int    // 0 when absent
 	Web          string // "" means no web service is requested
 	Backend      string // "gridengine" when absent
-	Release      string // "stretch" when absent
+	Release      string // the scanner's DefaultRelease when absent (gridengine); as written otherwise
 	Distribution string // legacy key, kept for reporting only
 }
 
@@ -47,20 +51,21 @@ type Scan struct {
 
 // Reason codes for Skipped.Code. Stable: they label metrics and alerts.
 const (
-	ReasonBadName       = "bad-name"
-	ReasonNoAccount     = "no-account"
-	ReasonLowUID        = "low-uid"
-	ReasonSymlink       = "symlink"        // the manifest is a symbolic link
-	ReasonSymlinkedHome = "symlinked-home" // the home is a symbolic link holding or pointing at a manifest
-	ReasonNotRegular    = "not-regular-file"
-	ReasonWrongOwner    = "wrong-owner"
-	ReasonTooLarge      = "too-large"
-	ReasonInvalidYAML   = "invalid-yaml"
-	ReasonBadField      = "bad-field"
-	ReasonUnknownWeb    = "unknown-web-type"
-	ReasonBadRelease    = "bad-release"
-	ReasonVersion       = "unsupported-version"
-	ReasonReadError     = "read-error"
-	ReasonLookupFailed  = "account-lookup-failed"
-	ReasonTimeout       = "timeout"
+	ReasonBadName           = "bad-name"
+	ReasonNoAccount         = "no-account"
+	ReasonLowUID            = "low-uid"
+	ReasonSymlink           = "symlink"        // the manifest is a symbolic link
+	ReasonSymlinkedHome     = "symlinked-home" // the home is a symbolic link holding or pointing at a manifest
+	ReasonNotRegular        = "not-regular-file"
+	ReasonWrongOwner        = "wrong-owner"
+	ReasonTooLarge          = "too-large"
+	ReasonInvalidYAML       = "invalid-yaml"
+	ReasonBadField          = "bad-field"
+	ReasonUnknownWeb        = "unknown-web-type"
+	ReasonBadRelease        = "bad-release"
+	ReasonReleaseNotOffered = "release-not-offered" // a web service asked on a release not in Scanner.Releases
+	ReasonVersion           = "unsupported-version"
+	ReasonReadError         = "read-error"
+	ReasonLookupFailed      = "account-lookup-failed"
+	ReasonTimeout           = "timeout"
 )

@@ -19,21 +19,26 @@ const MaxVersion = 4
 // any other backend (kubernetes) are never touched.
 const BackendGridEngine = "gridengine"
 
-// Defaults for keys a manifest may leave out, as webservice itself assumes.
-const (
-	DefaultBackend = BackendGridEngine
-	DefaultRelease = "stretch"
-)
+// DefaultBackend is the backend of a manifest that names none, as
+// webservice itself assumes. There is no such default for the release: which
+// releases the grid offers, and which one a manifest without one gets, are
+// the daemon's settings (Scanner.Releases, Scanner.DefaultRelease).
+const DefaultBackend = BackendGridEngine
 
 // releasePattern keeps the release safe to pass on a command line.
 var releasePattern = regexp.MustCompile(`^[a-z][a-z0-9]{1,31}$`)
 
-// Fields are the keys of one manifest file, with defaults applied.
+// SafeReleaseName reports whether name is a release name safe to pass on a
+// command line: a lowercase letter, then 1 to 31 lowercase letters or digits.
+func SafeReleaseName(name string) bool { return releasePattern.MatchString(name) }
+
+// Fields are the keys of one manifest file, as written, with the backend's
+// default applied.
 type Fields struct {
 	Version      int    // 0 when absent
 	Web          string // "" when absent: no web service requested
 	Backend      string // DefaultBackend when absent
-	Release      string // DefaultRelease when absent
+	Release      string // "" when absent: the scanner gives it its DefaultRelease
 	Distribution string // legacy, reported only
 }
 
@@ -68,6 +73,10 @@ func (e *ParseError) Error() string { return e.Reason }
 // value counts as absent, as it does for webservice's own Python reader
 // (dict.get). Unknown keys are tolerated; a known key given twice is
 // ReasonBadField.
+//
+// A present release must be a release name (ReasonBadRelease); an absent
+// one stays "". Parse invents no release: the scanner gives such a manifest
+// the grid's default release, and refuses one the grid does not offer.
 func Parse(path string, data []byte, webTypes []string) (Fields, error) {
 	f, simple := parseSimple(data)
 	if !simple {
@@ -90,7 +99,7 @@ func parseYAML(path string, data []byte) (Fields, error) {
 		return Fields{}, err
 	}
 	if root == nil {
-		return Fields{Backend: DefaultBackend, Release: DefaultRelease}, nil
+		return Fields{Backend: DefaultBackend}, nil
 	}
 	return readKeys(path, root)
 }
@@ -123,7 +132,7 @@ func mappingRoot(path string, data []byte) (*yaml.Node, error) {
 // the wrong type refuses the manifest only once its backend is known to be
 // ours: the first such refusal, in the file's order, is kept until then.
 func readKeys(path string, root *yaml.Node) (Fields, error) {
-	f := Fields{Backend: DefaultBackend, Release: DefaultRelease}
+	f := Fields{Backend: DefaultBackend}
 	var refused error   // the first bad value, in the file's order
 	backendRead := true // false when the backend cannot be told
 	seen := make(map[string]bool)
@@ -190,6 +199,9 @@ func readValue(path string, f *Fields, key string, v *yaml.Node) error {
 	case "backend":
 		f.Backend = v.Value
 	case "release":
+		if v.Value == "" {
+			return refusal(path, ReasonBadRelease, "release %q is not a release name (leave the key out for the grid's default release)", v.Value)
+		}
 		f.Release = v.Value
 	case "distribution":
 		f.Distribution = v.Value
@@ -203,14 +215,15 @@ func refusal(path, code, format string, args ...any) error {
 }
 
 // check refuses values no supervisor should act on, whichever parser read
-// them.
+// them. Whether the grid offers the release is not judged here: that is the
+// scanner's setting, applied after the parse (and after its cache).
 func check(path string, f Fields, webTypes []string) (Fields, error) {
 	switch {
 	case f.Version > MaxVersion:
 		return Fields{}, refusal(path, ReasonVersion, "manifest version %d is newer than this supervisor understands (%d)", f.Version, MaxVersion)
 	case f.Web != "" && !slices.Contains(webTypes, f.Web):
 		return Fields{}, refusal(path, ReasonUnknownWeb, "web type %q is not a known web type", f.Web)
-	case !releasePattern.MatchString(f.Release):
+	case f.Release != "" && !releasePattern.MatchString(f.Release):
 		return Fields{}, refusal(path, ReasonBadRelease, "release %q is not a release name (a lowercase letter, then 1 to 31 lowercase letters or digits)", f.Release)
 	}
 	return f, nil

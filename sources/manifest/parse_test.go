@@ -13,29 +13,42 @@ import (
 )
 
 // fixtures maps each file in testdata/ to what Parse must make of it: a
-// Reason* code, or "" with the fields it must return.
+// Reason* code, or "" with the fields it must return. Parse invents no
+// release: an absent one is "" here, and becomes the scanner's default.
 var fixtures = map[string]struct {
 	code   string
 	fields Fields
 	reason string // substring the reason must contain, after the path
+	// scan is the code Scan skips the fixture with, when it is not code:
+	// whether the grid offers the release is the scanner's setting, judged
+	// after the parse (asDaemon: only buster).
+	scan string
 }{
-	"valid-lighttpd-buster.yaml":        {fields: Fields{Version: 4, Web: "lighttpd", Backend: "gridengine", Release: "buster", Distribution: "debian"}},
-	"valid-uwsgi-python-defaults.yaml":  {fields: Fields{Web: "uwsgi-python", Backend: "gridengine", Release: "stretch"}},
-	"valid-unknown-keys-tolerated.yaml": {fields: Fields{Version: 3, Web: "nodejs", Backend: "gridengine", Release: "stretch"}},
-	"valid-stopped-no-web.yaml":         {fields: Fields{Version: 4, Backend: "gridengine", Release: "stretch"}},
-	"valid-kubernetes-backend.yaml":     {fields: Fields{Version: 4, Web: "generic", Backend: "kubernetes", Release: "stretch"}},
-	"valid-quoted-tomcat.yaml":          {fields: Fields{Version: 2, Web: "tomcat", Backend: "gridengine", Release: "bullseye"}},
-	"valid-null-web-is-absent.yaml":     {fields: Fields{Version: 4, Backend: "gridengine", Release: "stretch"}},
+	"valid-lighttpd-buster.yaml":         {fields: Fields{Version: 4, Web: "lighttpd", Backend: "gridengine", Release: "buster", Distribution: "debian"}},
+	"valid-uwsgi-python-defaults.yaml":   {fields: Fields{Web: "uwsgi-python", Backend: "gridengine"}},
+	"valid-unknown-keys-tolerated.yaml":  {fields: Fields{Version: 3, Web: "nodejs", Backend: "gridengine", Release: "buster"}},
+	"valid-stopped-no-web.yaml":          {fields: Fields{Version: 4, Backend: "gridengine"}},
+	"valid-kubernetes-backend.yaml":      {fields: Fields{Version: 4, Web: "generic", Backend: "kubernetes"}},
+	"valid-quoted-values.yaml":           {fields: Fields{Version: 2, Web: "uwsgi-plain", Backend: "gridengine", Release: "buster"}},
+	"valid-null-web-is-absent.yaml":      {fields: Fields{Version: 4, Backend: "gridengine"}},
+	"valid-no-release-gets-default.yaml": {fields: Fields{Version: 4, Web: "lighttpd", Backend: "gridengine"}},
+
+	// A release the grid does not offer is a release name all the same:
+	// the scanner refuses it, for a web service only.
+	"release-not-offered-stretch.yaml": {fields: Fields{Version: 4, Web: "lighttpd", Backend: "gridengine", Release: "stretch", Distribution: "debian"},
+		scan: ReasonReleaseNotOffered},
+	"valid-stopped-release-not-offered.yaml": {fields: Fields{Version: 4, Backend: "gridengine", Release: "stretch", Distribution: "debian"}},
 
 	// No document at all is no web service, as after webservice stop.
-	"valid-only-comments-no-web-service.yaml": {fields: Fields{Backend: "gridengine", Release: "stretch"}},
-	"valid-empty-file-no-web-service.yaml":    {fields: Fields{Backend: "gridengine", Release: "stretch"}},
+	"valid-only-comments-no-web-service.yaml": {fields: Fields{Backend: "gridengine"}},
+	"valid-empty-file-no-web-service.yaml":    {fields: Fields{Backend: "gridengine"}},
 
 	// Another backend's manifest is never judged: its web type, version,
 	// release and badly typed keys are not ours.
-	"valid-kubernetes-as-webservice-writes-it.yaml": {fields: Fields{Version: 4, Web: "python3.11", Backend: "kubernetes", Release: "stretch"}},
+	"valid-kubernetes-as-webservice-writes-it.yaml": {fields: Fields{Version: 4, Web: "python3.11", Backend: "kubernetes"}},
 	"valid-kubernetes-values-not-judged.yaml":       {fields: Fields{Version: 9, Web: "buildservice", Backend: "kubernetes", Release: "Jammy 22.04"}},
-	"valid-kubernetes-bad-field-not-judged.yaml":    {fields: Fields{Version: 4, Backend: "kubernetes", Release: "stretch"}},
+	"valid-kubernetes-bad-field-not-judged.yaml":    {fields: Fields{Version: 4, Backend: "kubernetes"}},
+	"valid-kubernetes-release-not-offered.yaml":     {fields: Fields{Version: 4, Web: "python3.11", Backend: "kubernetes", Release: "stretch"}},
 
 	"invalid-yaml-syntax.yaml":           {code: ReasonInvalidYAML, reason: "is not valid YAML: yaml: line"},
 	"invalid-yaml-list.yaml":             {code: ReasonInvalidYAML, reason: "is a YAML list, want a mapping"},
@@ -59,6 +72,7 @@ var fixtures = map[string]struct {
 	"bad-release-dotdot.yaml":            {code: ReasonBadRelease, reason: `release "../x" is not a release name`},
 	"bad-release-shell.yaml":             {code: ReasonBadRelease, reason: `release "buster; rm" is not a release name`},
 	"bad-release-uppercase.yaml":         {code: ReasonBadRelease, reason: `release "Buster"`},
+	"bad-release-empty-string.yaml":      {code: ReasonBadRelease, reason: `release "" is not a release name (leave the key out for the grid's default release)`},
 	"version-newer.yaml":                 {code: ReasonVersion, reason: "manifest version 5 is newer than this supervisor understands (4)"},
 }
 
@@ -137,14 +151,15 @@ func TestParseJudgesTheBackendFirst(t *testing.T) {
 		want Fields
 		code string // refused with it, when set
 	}{
-		{"kubernetes web type, fast path", "backend: kubernetes\nversion: 4\nweb: buildservice\n", k8s("buildservice", "stretch", 4), ""},
-		{"kubernetes web type, YAML path", "backend: kubernetes\nmemory: 512Mi\nweb: python3.11\n", k8s("python3.11", "stretch", 0), ""},
-		{"backend after the web type", "web: php7.4\nbackend: kubernetes\n", k8s("php7.4", "stretch", 0), ""},
-		{"newer version", "backend: kubernetes\nversion: 5\nweb: node18\n", k8s("node18", "stretch", 5), ""},
+		{"kubernetes web type, fast path", "backend: kubernetes\nversion: 4\nweb: buildservice\n", k8s("buildservice", "", 4), ""},
+		{"kubernetes web type, YAML path", "backend: kubernetes\nmemory: 512Mi\nweb: python3.11\n", k8s("python3.11", "", 0), ""},
+		{"backend after the web type", "web: php7.4\nbackend: kubernetes\n", k8s("php7.4", "", 0), ""},
+		{"newer version", "backend: kubernetes\nversion: 5\nweb: node18\n", k8s("node18", "", 5), ""},
 		{"release not ours", "backend: kubernetes\nrelease: Jammy\nweb: node18\n", k8s("node18", "Jammy", 0), ""},
-		{"empty web type", "backend: kubernetes\nweb: ''\n", k8s("", "stretch", 0), ""},
-		{"badly typed version", "backend: kubernetes\nversion: four\nweb: node18\n", k8s("node18", "stretch", 0), ""},
-		{"any other backend", "backend: nomad\nweb: whatever\n", Fields{Web: "whatever", Backend: "nomad", Release: "stretch"}, ""},
+		{"empty release not ours", "backend: kubernetes\nrelease: ''\nweb: node18\n", k8s("node18", "", 0), ""},
+		{"empty web type", "backend: kubernetes\nweb: ''\n", k8s("", "", 0), ""},
+		{"badly typed version", "backend: kubernetes\nversion: four\nweb: node18\n", k8s("node18", "", 0), ""},
+		{"any other backend", "backend: nomad\nweb: whatever\n", Fields{Web: "whatever", Backend: "nomad"}, ""},
 		{"backend given twice", "backend: kubernetes\nbackend: kubernetes\nweb: node18\n", Fields{}, ReasonBadField},
 		{"backend not a string", "backend: [kubernetes]\nweb: node18\n", Fields{}, ReasonBadField},
 		{"not a mapping", "- backend: kubernetes\n", Fields{}, ReasonInvalidYAML},
@@ -175,7 +190,7 @@ func TestParseJudgesTheBackendFirst(t *testing.T) {
 // blank lines, comments) asks for no web service, by either path; an
 // explicit document that is not a mapping is still refused.
 func TestParseNoDocumentIsNoWebService(t *testing.T) {
-	none := Fields{Backend: "gridengine", Release: "stretch"}
+	none := Fields{Backend: "gridengine"}
 	tests := []struct {
 		name string
 		data string
@@ -209,6 +224,30 @@ func TestParseNoDocumentIsNoWebService(t *testing.T) {
 				t.Errorf("YAML path: got %+v, %v; want %+v", full, err, none)
 			}
 		})
+	}
+}
+
+// TestParseInventsNoRelease: an absent or null release is "" by the fast
+// path and the YAML parser alike; the scanner, not Parse, gives the default.
+func TestParseInventsNoRelease(t *testing.T) {
+	for _, data := range []string{
+		"web: lighttpd\n",
+		"backend: gridengine\nversion: 4\nweb: lighttpd\n",
+		"web: 'lighttpd'\n",
+		"release: ~\nweb: lighttpd\n",
+		"release:\nweb: lighttpd\n",
+	} {
+		want := Fields{Web: "lighttpd", Backend: "gridengine"}
+		if strings.Contains(data, "version") {
+			want.Version = 4
+		}
+		got, err := Parse("m", []byte(data), config.Defaults().WebTypes)
+		if err != nil || got != want {
+			t.Errorf("%q: got %+v, %v; want %+v", data, got, err, want)
+		}
+		if full, err := parseYAML("m", []byte(data)); err != nil || full != want {
+			t.Errorf("%q: YAML path: got %+v, %v; want %+v", data, full, err, want)
+		}
 	}
 }
 
@@ -294,7 +333,7 @@ func FuzzParseManifest(f *testing.F) {
 		if got.Web != "" && !slices.Contains(webTypes, got.Web) {
 			t.Fatalf("accepted unknown web type %q", got.Web)
 		}
-		if !releasePattern.MatchString(got.Release) {
+		if got.Release != "" && !releasePattern.MatchString(got.Release) {
 			t.Fatalf("accepted release %q", got.Release)
 		}
 		if got.Version < 0 || got.Version > MaxVersion {

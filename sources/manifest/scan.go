@@ -41,7 +41,10 @@ func SafeToolName(name string) bool { return toolNamePattern.MatchString(name) }
 // own account owns it.
 //
 // Its settings have no defaults here (the daemon's configuration holds
-// them): an empty WebTypes, or a zero Concurrency or Timeout, is refused.
+// them): an empty WebTypes or Releases, a DefaultRelease that is not one of
+// Releases, or a zero Concurrency or Timeout, is refused. They must not
+// change while a scan runs; the parse cache holds parses only, never their
+// judgement against these settings, so it is right whatever they are.
 type Scanner struct {
 	Root        string            // homes root, e.g. /data/project
 	Project     string            // tool account = <Project>.<tool>
@@ -50,6 +53,14 @@ type Scanner struct {
 	WebTypes    []string          // known web types
 	Concurrency int               // homes checked at once
 	Timeout     time.Duration     // for the whole scan
+
+	// Releases are the releases the grid offers: a gridengine manifest
+	// asking for a web service on any other is Skipped with
+	// ReasonReleaseNotOffered, since webservice would refuse it.
+	Releases []string
+	// DefaultRelease is the release of a gridengine manifest without one;
+	// it must be one of Releases.
+	DefaultRelease string
 
 	// parsed remembers each manifest's parse by file identity, so that a
 	// daemon re-scanning thousands of unchanged files every minute only
@@ -131,8 +142,9 @@ func (s *Scanner) Scan(ctx context.Context) (Scan, error) {
 }
 
 // check refuses a Scanner that is missing a part or a setting: without web
-// types every manifest would be refused, and a zero deadline or worker
-// count would report every home as timed out.
+// types or releases every manifest would be refused, a default release the
+// grid does not offer would refuse every manifest without one, and a zero
+// deadline or worker count would report every home as timed out.
 func (s *Scanner) check() error {
 	switch {
 	case s.Project == "":
@@ -145,6 +157,25 @@ func (s *Scanner) check() error {
 		return fmt.Errorf("the scan's deadline (Timeout) must be greater than 0, got %s", s.Timeout)
 	case s.Concurrency <= 0:
 		return fmt.Errorf("the homes checked at once (Concurrency) must be greater than 0, got %d", s.Concurrency)
+	}
+	return s.checkReleases()
+}
+
+// checkReleases refuses release settings a manifest could not be judged
+// by. A release that is no release name is refused here too, so that the
+// release of a manifest the scan passes is always safe on a command line,
+// whether the tool or the configuration named it.
+func (s *Scanner) checkReleases() error {
+	if len(s.Releases) == 0 {
+		return errors.New("no releases configured (Releases)")
+	}
+	for _, r := range s.Releases {
+		if !SafeReleaseName(r) {
+			return fmt.Errorf("the offered release %q (Releases) is not a release name (a lowercase letter, then 1 to 31 lowercase letters or digits)", r)
+		}
+	}
+	if !slices.Contains(s.Releases, s.DefaultRelease) {
+		return fmt.Errorf("the default release %q (DefaultRelease) is not one of the offered releases (Releases: %s)", s.DefaultRelease, strings.Join(s.Releases, ", "))
 	}
 	return nil
 }
@@ -369,6 +400,9 @@ func (s *Scanner) checkManifest(ctx context.Context, m *toolManifest, fd int) (*
 	if sk != nil {
 		return nil, sk
 	}
+	if sk := s.judgeRelease(m, &f); sk != nil {
+		return nil, sk
+	}
 	return &Manifest{
 		Tool:         m.tool,
 		Account:      m.account,
@@ -414,6 +448,30 @@ func (s *Scanner) fields(ctx context.Context, m *toolManifest, fd int, st *unix.
 	sk := m.skip(pe.Code, "")
 	sk.Reason = pe.Reason
 	return Fields{}, sk
+}
+
+// judgeRelease gives a gridengine manifest without a release the default
+// one, and refuses one asking for a web service on a release the grid does
+// not offer. It runs on every scan, after the parse cache, so a cached parse
+// is judged by the scanner's settings like a fresh one.
+//
+// A gridengine manifest without a web service is not refused for its
+// release (it still gets the default when it names none): nothing would be
+// started with it, and such a manifest may still name the release the tool
+// last ran on, so a refusal would only tell a tool that stopped its service
+// about a release it no longer uses. Another backend's release is not ours
+// to judge: it stays as written.
+func (s *Scanner) judgeRelease(m *toolManifest, f *Fields) *Skipped {
+	if f.Backend != BackendGridEngine {
+		return nil
+	}
+	if f.Release == "" {
+		f.Release = s.DefaultRelease
+	}
+	if f.Web == "" || slices.Contains(s.Releases, f.Release) {
+		return nil
+	}
+	return m.skip(ReasonReleaseNotOffered, "release %q is not offered by the grid (offered: %s)", f.Release, strings.Join(s.Releases, ", "))
 }
 
 func (s *Scanner) timedOut(tool string) *Skipped {

@@ -65,10 +65,13 @@ func (h *homes) scanner() *Scanner {
 	return asDaemon(&Scanner{Root: h.root, Project: "tools", MinUID: 0, Accounts: accounts.NewPasswdFile(path)})
 }
 
-// asDaemon gives s the settings the daemon runs it with by default.
+// asDaemon gives s the settings the daemon runs it with by default. The
+// releases are those issue 11 gives the configuration (releases: [buster],
+// default-release: buster), written here since the package holds no default.
 func asDaemon(s *Scanner) *Scanner {
 	d := config.Defaults()
 	s.WebTypes, s.Concurrency, s.Timeout = d.WebTypes, d.ManifestWorkers, d.ManifestTimeout
+	s.Releases, s.DefaultRelease = []string{"buster"}, "buster"
 	return s
 }
 
@@ -101,7 +104,9 @@ func TestScan(t *testing.T) {
 		tool := strings.TrimSuffix(name, ".yaml")
 		h.manifest(tool, fixture(t, name))
 		want[tool] = fx.code
-		if fx.code == "" {
+		if fx.scan != "" {
+			want[tool] = fx.scan
+		} else if fx.code == "" {
 			want[tool] = "ok"
 		}
 	}
@@ -256,7 +261,7 @@ func TestScanOtherBackendIsNeverSkipped(t *testing.T) {
 		t.Fatalf("got %+v, want two manifests and nothing skipped", got)
 	}
 	want := Manifest{Tool: "amber", Account: "tools.amber", UID: os.Getuid(), GID: os.Getgid(),
-		Home: filepath.Join(h.root, "amber"), Version: 4, Web: "python3.11", Backend: "kubernetes", Release: "stretch"}
+		Home: filepath.Join(h.root, "amber"), Version: 4, Web: "python3.11", Backend: "kubernetes"}
 	if got.Manifests[0] != want {
 		t.Errorf("got %+v, want %+v", got.Manifests[0], want)
 	}
@@ -476,8 +481,9 @@ func openFDs(t *testing.T) int {
 	return len(entries)
 }
 
-// TestScanNeedsConfiguration: a Scanner missing a part, without web types,
-// or with a zero deadline or worker count, is refused with the setting
+// TestScanNeedsConfiguration: a Scanner missing a part, without web types
+// or releases, with a default release the grid does not offer, or with a
+// zero deadline or worker count, is refused with the setting
 // named rather than filled in with a default or left to refuse every
 // manifest or time every home out.
 func TestScanNeedsConfiguration(t *testing.T) {
@@ -494,6 +500,14 @@ func TestScanNeedsConfiguration(t *testing.T) {
 		{"negative deadline", func(s *Scanner) { s.Timeout = -time.Second }, "the scan's deadline (Timeout) must be greater than 0, got -1s"},
 		{"no workers", func(s *Scanner) { s.Concurrency = 0 }, "the homes checked at once (Concurrency) must be greater than 0, got 0"},
 		{"negative workers", func(s *Scanner) { s.Concurrency = -1 }, "the homes checked at once (Concurrency) must be greater than 0, got -1"},
+		{"no releases", func(s *Scanner) { s.Releases = nil }, "no releases configured (Releases)"},
+		{"no releases but a default", func(s *Scanner) { s.Releases = []string{} }, "no releases configured (Releases)"},
+		{"no default release", func(s *Scanner) { s.DefaultRelease = "" },
+			`the default release "" (DefaultRelease) is not one of the offered releases (Releases: buster)`},
+		{"default release not offered", func(s *Scanner) { s.DefaultRelease = "stretch" },
+			`the default release "stretch" (DefaultRelease) is not one of the offered releases (Releases: buster)`},
+		{"offered release not a release name", func(s *Scanner) { s.Releases = []string{"buster", "bullseye; rm"} },
+			`the offered release "bullseye; rm" (Releases) is not a release name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -501,6 +515,63 @@ func TestScanNeedsConfiguration(t *testing.T) {
 			tt.edit(s)
 			if _, err := s.Scan(context.Background()); err == nil || !strings.Contains(err.Error(), "scanning manifests: "+tt.want) {
 				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestScanReleases: a gridengine manifest asking for a web service gets the
+// default release when it names none, keeps a release the grid offers, and
+// is skipped, with the release and the offered ones named, for one it does
+// not. One without a web service, or of another backend, is never refused
+// for its release. A second scan, from the parse cache, judges alike.
+func TestScanReleases(t *testing.T) {
+	tests := []struct {
+		name     string
+		fixture  string
+		releases []string // offered; the default is buster
+		release  string   // the manifest's release, when not skipped
+		reason   string   // the skip's sentence after the path, when skipped
+	}{
+		{"no release gets the default", "valid-no-release-gets-default.yaml", []string{"buster"}, "buster", ""},
+		{"no release gets the default among several", "valid-no-release-gets-default.yaml", []string{"bullseye", "buster"}, "buster", ""},
+		{"offered release kept", "valid-lighttpd-buster.yaml", []string{"buster"}, "buster", ""},
+		{"offered release other than the default kept", "release-not-offered-stretch.yaml", []string{"buster", "stretch"}, "stretch", ""},
+		{"unoffered release skipped", "release-not-offered-stretch.yaml", []string{"buster"}, "",
+			`release "stretch" is not offered by the grid (offered: buster)`},
+		{"unoffered release skipped, several offered", "release-not-offered-stretch.yaml", []string{"buster", "bullseye"}, "",
+			`release "stretch" is not offered by the grid (offered: buster, bullseye)`},
+		{"no web service: unoffered release not refused", "valid-stopped-release-not-offered.yaml", []string{"buster"}, "stretch", ""},
+		{"no web service: no release gets the default", "valid-stopped-no-web.yaml", []string{"buster"}, "buster", ""},
+		{"kubernetes: unoffered release not refused", "valid-kubernetes-release-not-offered.yaml", []string{"buster"}, "stretch", ""},
+		{"kubernetes: no release stays none", "valid-kubernetes-backend.yaml", []string{"buster"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHomes(t)
+			path := h.manifest("tool", fixture(t, tt.fixture))
+			s := h.scanner()
+			s.Releases, s.DefaultRelease = tt.releases, "buster"
+			for _, pass := range []string{"first scan", "cached scan"} {
+				got, err := s.Scan(context.Background())
+				mustDo(t, err)
+				if tt.reason != "" {
+					if len(got.Manifests) != 0 || len(got.Skipped) != 1 {
+						t.Fatalf("%s: got %+v, want one skipped", pass, got)
+					}
+					sk := got.Skipped[0]
+					if sk.Code != ReasonReleaseNotOffered || sk.Reason != path+": "+tt.reason || sk.Account == nil {
+						t.Errorf("%s: got %s %q (account %+v), want %s %q told to the tool",
+							pass, sk.Code, sk.Reason, sk.Account, ReasonReleaseNotOffered, path+": "+tt.reason)
+					}
+					continue
+				}
+				if len(got.Skipped) != 0 || len(got.Manifests) != 1 {
+					t.Fatalf("%s: got %+v, want one manifest", pass, got)
+				}
+				if r := got.Manifests[0].Release; r != tt.release {
+					t.Errorf("%s: release %q, want %q", pass, r, tt.release)
+				}
 			}
 		})
 	}

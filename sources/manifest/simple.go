@@ -11,7 +11,7 @@ import "bytes"
 // and the caller falls back to the full parser, so both always agree
 // (FuzzSimpleMatchesYAML holds it to that).
 func parseSimple(data []byte) (f Fields, ok bool) {
-	f = Fields{Backend: DefaultBackend, Release: DefaultRelease}
+	f = Fields{Backend: DefaultBackend}
 	var seen [5]bool
 	for len(data) > 0 {
 		line := data
