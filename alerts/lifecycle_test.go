@@ -324,3 +324,18 @@ func TestEndsAtHorizon(t *testing.T) {
 		}
 	}
 }
+
+// The page of a tool given up after restarts that were not seen up quotes
+// what was seen instead, and the cause found.
+func TestToolAlertQuotesTheNotUpCause(t *testing.T) {
+	l, out := newLifecycle(nil)
+	d := givenUp(t0.Add(-time.Minute))
+	d.Next.Attempts[2] = state.Attempt{At: t0.Add(-2 * time.Minute), Outcome: state.OutcomeNotUp,
+		Reason: "no generic-echo job on the grid; restart 3 of 3 in 1h0m0s",
+		Detail: "not up within 5m0s after the restart command returned: no generic-echo job on the grid; error.log: ember: cannot load config"}
+	l.Observe(report(t0, nil, false, d), nil, t0)
+	desc := out.calls[0].firing[0].Annotations["description"]
+	if want := "2025-03-14T09:24:00Z not-up. Last attempt: not up within 5m0s after the restart command returned: no generic-echo job on the grid; error.log: ember: cannot load config"; !strings.HasSuffix(desc, want) {
+		t.Errorf("description %q\ndoes not end with %q", desc, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -207,3 +208,68 @@ func TestRestarterSanitisesWhatTheCommandPrinted(t *testing.T) {
 		}
 	}
 }
+
+// A failure is told in the name of the program sudo ran, not sudo's.
+func TestProgramName(t *testing.T) {
+	tests := []struct {
+		argv []string
+		out  string
+		want string
+	}{
+		{[]string{"sudo", "-i", "-u", "tools.a", "/usr/bin/webservice", "--release=buster", "restart"}, "", "webservice"},
+		{[]string{"/usr/bin/sudo", "-niu", "tools.a", "/usr/bin/webservice", "restart"}, "", "webservice"},
+		{[]string{"sudo", "-u", "tools.a", "-g", "tools.a", "--", "qdel", "42"}, "", "qdel"},
+		{[]string{"sudo", "--user=tools.a", "-H", "FOO=bar", "/usr/bin/qdel", "42"}, "", "qdel"},
+		{[]string{"sudo", "--user", "tools.a", "/usr/bin/qdel", "42"}, "", "qdel"},
+		{[]string{"sudo", "-i", "-u", "tools.a", "/usr/bin/webservice"}, "sudo: unknown user tools.a", "sudo"},
+		{[]string{"/usr/sbin/runuser", "-u", "tools.a", "--", "/usr/bin/webservice"}, "", "runuser"},
+		{[]string{"/usr/bin/webservice", "restart"}, "", "webservice"},
+		{[]string{"sudo", "-i"}, "", "sudo"},
+	}
+	for _, tt := range tests {
+		if got := programName(tt.argv, tt.out); got != tt.want {
+			t.Errorf("programName(%q, %q) = %q, want %q", tt.argv, tt.out, got, tt.want)
+		}
+	}
+}
+
+// Stuck jobs go before the restart command runs; a clear that fails is the
+// attempt's failure, and the restart is not run.
+func TestRestarterClearsStuckJobsFirst(t *testing.T) {
+	dir := t.TempDir()
+	qdel := script(t, "echo \"$1\" >>"+dir+"/cleared\n[ \"$1\" != 13 ] || { echo 'denied: job \"13\" does not exist' >&2; exit 1; }\n")
+	restart := script(t, "touch "+dir+"/restarted.$1\n")
+	r := &Restarter{Template: []string{restart, "{tool}"}, ClearTemplate: []string{qdel, "{job}", "{account}"},
+		Parallel: 2, Timeout: time.Minute, Now: time.Now}
+	ok, bad := decisionFor("a"), decisionFor("b")
+	ok.Clear = []StuckJob{{Number: 11, State: "Eqw"}, {Number: 12, State: "dr"}}
+	bad.Clear = []StuckJob{{Number: 13, State: "Eqw"}, {Number: 14, State: "Eqw"}}
+	results := r.Restart(context.Background(), context.Background(), []Decision{ok, bad}, noCharge, nil)
+
+	if res := results[0]; res.Outcome != state.OutcomePendingVerification || len(res.Cleared) != 2 {
+		t.Errorf("a: %+v, want pending verification after clearing 11 and 12", res)
+	}
+	if res := results[1]; res.Outcome != state.OutcomeFailed ||
+		!strings.Contains(res.Detail, `clearing job 13 (Eqw): webservice exited with status 1: denied: job "13" does not exist; the restart was not run`) {
+		t.Errorf("b: %+v", res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "restarted.b")); err == nil {
+		t.Error("b was restarted although its stuck job could not be cleared")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "restarted.a")); err != nil {
+		t.Errorf("a was not restarted: %v", err)
+	}
+	cleared, _ := os.ReadFile(filepath.Join(dir, "cleared"))
+	if got := strings.Fields(string(cleared)); !slices.Equal(sorted(got), []string{"11", "12", "13"}) {
+		t.Errorf("clear commands ran for %v, want 11, 12, 13 (and never 14)", got)
+	}
+
+	strays := decisionFor("c")
+	strays.Clear = []StuckJob{{Number: 21, State: "Eqw"}, {Number: 13, State: "Eqw"}}
+	got := r.ClearStrays(context.Background(), context.Background(), []Decision{strays})
+	if len(got) != 2 || got[0].Detail != "" || !strings.Contains(got[1].Detail, "status 1") {
+		t.Errorf("strays: %+v", got)
+	}
+}
+
+func sorted(s []string) []string { slices.Sort(s); return s }

@@ -22,7 +22,8 @@ func benchInputs(b *testing.B, tools int) Inputs {
 	p := synth.ForBenchmark(b, tools)
 	cfg := config.Defaults()
 	s := &manifest.Scanner{Root: p.Homes, Project: "tools", Accounts: accounts.NewPasswdFile(p.Passwd),
-		WebTypes: cfg.WebTypes, Concurrency: cfg.ManifestWorkers, Timeout: cfg.ManifestTimeout}
+		WebTypes: cfg.WebTypes, Releases: cfg.Releases, DefaultRelease: cfg.DefaultRelease,
+		Concurrency: cfg.ManifestWorkers, Timeout: cfg.ManifestTimeout}
 	scan, err := s.Scan(context.Background())
 	if err != nil {
 		b.Fatal(err)

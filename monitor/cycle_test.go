@@ -243,6 +243,8 @@ type rig struct {
 	audit     bool // no restarter
 	reporters []Reporter
 	timeout   time.Duration
+	now       time.Time   // the cycle's time; cycleT0 when zero
+	causes    CauseFinder // nil: none looked for
 }
 
 func newRig() *rig {
@@ -261,7 +263,7 @@ func (r *rig) cycle(t *testing.T) *Cycle {
 	parts := Parts{
 		Manifests: r.manifests, Grid: r.grid, Proxy: r.proxy, History: r.history,
 		Reporters: r.reporters, ReportTimeout: r.timeout, Policy: cyclePolicy(),
-		Now: func() time.Time { return cycleT0 }, Log: zerolog.Nop(),
+		Now: r.clock, Log: zerolog.Nop(), Causes: r.causes,
 	}
 	if !r.audit {
 		parts.Restarter = memRestarter{ev: &r.ev, history: r.history}
@@ -271,6 +273,13 @@ func (r *rig) cycle(t *testing.T) *Cycle {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func (r *rig) clock() time.Time {
+	if r.now.IsZero() {
+		return cycleT0
+	}
+	return r.now
 }
 
 func (r *rig) run(t *testing.T) (Report, error) {

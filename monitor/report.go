@@ -141,18 +141,25 @@ type jsonAttempt struct {
 	Detail  string    `json:"detail"`
 }
 
-// lastAttempt is the decision's last attempt for the JSON report, with
-// the outcome its command had this cycle when it ran.
-func lastAttempt(d Decision, outcome string) *jsonAttempt {
-	if d.Next == nil || len(d.Next.Attempts) == 0 {
+// lastAttempt is the decision's last attempt for the JSON report: with the
+// outcome its command had, when it ran this cycle; the one before it when
+// this cycle's did not run (an audit only plans it).
+func lastAttempt(d Decision, now time.Time, outcome string, detail string) *jsonAttempt {
+	if d.Next == nil {
 		return nil
 	}
-	a := d.Next.Attempts[len(d.Next.Attempts)-1]
-	last := &jsonAttempt{At: a.At.UTC(), Outcome: string(a.Outcome), Detail: a.Detail}
-	if outcome != "" && a.Outcome == state.OutcomeStarted {
-		last.Outcome = outcome
+	attempts := d.Next.Attempts
+	if n := len(attempts); n > 0 && attempts[n-1].Outcome == state.OutcomeStarted && attempts[n-1].At.Equal(now) {
+		if outcome != "" {
+			return &jsonAttempt{At: now.UTC(), Outcome: outcome, Detail: detail}
+		}
+		attempts = attempts[:n-1]
 	}
-	return last
+	if len(attempts) == 0 {
+		return nil
+	}
+	a := attempts[len(attempts)-1]
+	return &jsonAttempt{At: a.At.UTC(), Outcome: string(a.Outcome), Detail: a.Detail}
 }
 
 func jobNumbers(jobs []StuckJob) []int {
@@ -201,14 +208,17 @@ func (r Report) WriteJSON(w io.Writer) error {
 		}
 		out.Sources[s.Name] = js
 	}
-	outcomes := r.outcomes()
+	outcomes, details := r.outcomes(), map[string]string{}
+	for _, res := range r.Results {
+		details[res.Tool] = res.Detail
+	}
 	for _, d := range r.Plan.Decisions {
 		out.Tools = append(out.Tools, jsonTool{
 			Tool: d.Tool, Web: d.Web, Backend: d.Backend, Job: d.JobNumber, GridState: d.GridState,
 			Phase: d.Phase, Queue: d.Queue, Registered: d.Registered, Action: d.Action, Code: d.Code,
 			Reason: d.Reason, Attempts: d.Attempts, NextRestart: optTime(d.NextRestart),
 			DownSince: optTime(d.DownSince()), GivenUp: d.GivenUp, Outcome: outcomes[d.Tool],
-			LastAttempt: lastAttempt(d, outcomes[d.Tool]), Clear: jobNumbers(d.Clear),
+			LastAttempt: lastAttempt(d, r.Plan.Now, outcomes[d.Tool], details[d.Tool]), Clear: jobNumbers(d.Clear),
 		})
 	}
 	enc := json.NewEncoder(w)

@@ -149,9 +149,9 @@ func toolLines(d Decision, results map[string]Result, cleared []ClearResult, dry
 func settledLine(d Decision) string {
 	a := d.Settled
 	if a.Outcome == state.OutcomeSucceeded {
-		return fmt.Sprintf("restarted the %s web service: %s; it was restarted because %s", d.Web, a.Detail, a.Reason)
+		return fmt.Sprintf("restarted the %s web service: %s; the restart was asked because %s", d.Web, a.Detail, a.Reason)
 	}
-	return fmt.Sprintf("restart of the %s web service did not bring it up: %s; it was restarted because %s", d.Web, a.Detail, a.Reason)
+	return fmt.Sprintf("restart of the %s web service did not bring it up: %s; the restart was asked because %s", d.Web, a.Detail, a.Reason)
 }
 
 func clearedLine(d Decision, c ClearResult) string {
@@ -163,11 +163,8 @@ func clearedLine(d Decision, c ClearResult) string {
 
 func restartLine(d Decision, r Result) string {
 	if r.Outcome == state.OutcomePendingVerification {
-		line := fmt.Sprintf("restart of the %s web service submitted, waiting for it to be seen up: %s", d.Web, d.Reason)
-		if len(r.Cleared) > 0 {
-			line += "; cleared " + clearingText(r.Cleared) + " first"
-		}
-		return line
+		// The reason names the jobs cleared first.
+		return fmt.Sprintf("restart of the %s web service submitted, waiting for it to be seen up: %s", d.Web, d.Reason)
 	}
 	return fmt.Sprintf("restart of the %s web service %s: %s — because %s", d.Web, r.Outcome, r.Detail, d.Reason)
 }

@@ -70,7 +70,7 @@ func settle(d *Decision, seen *observation, now time.Time, p *Policy) {
 		d.Settled = &a
 	case verifying:
 		seen.action, seen.code = ActionWait, CodeVerifying
-		seen.reason += "; restarted at " + stamp(a.At) + ", waiting until " + stamp(upDeadline(a, p)) + " for it to be seen up"
+		seen.reason += "; its restart began at " + stamp(a.At) + ", waiting until " + stamp(upDeadline(a, p)) + " for it to be seen up"
 	}
 }
 

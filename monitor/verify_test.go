@@ -67,7 +67,7 @@ func TestPlanVerifiesRestarts(t *testing.T) {
 		{name: "seen up: succeeded", jobs: running, proxy: registered("a"), history: awaiting(2*time.Minute, 10*time.Second),
 			action: ActionNone, code: CodeHealthy, settled: state.OutcomeSucceeded, settledDetail: "seen up 2m0s after its restart began"},
 		{name: "gone, within the up timeout: waits", proxy: registered(), history: awaiting(2*time.Minute, 10*time.Second),
-			action: ActionWait, code: CodeVerifying, reason: "no lighttpd-a job on the grid; restarted at 2026-11-21T11:58:00Z, waiting until 2026-11-21T12:03:10Z for it to be seen up"},
+			action: ActionWait, code: CodeVerifying, reason: "no lighttpd-a job on the grid; its restart began at 2026-11-21T11:58:00Z, waiting until 2026-11-21T12:03:10Z for it to be seen up"},
 		{name: "running unregistered, within the up timeout: waits", jobs: running, proxy: registered(), history: awaiting(time.Minute, 0),
 			action: ActionWait, code: CodeVerifying},
 		{name: "gone past the up timeout: not-up, and restarted", proxy: registered(), history: awaiting(6*time.Minute, 10*time.Second),

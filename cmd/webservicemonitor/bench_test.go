@@ -41,6 +41,7 @@ func BenchmarkCycle(b *testing.B) {
 			"--qstat", "/bin/cat " + p.QstatXML, "--active-proxy-file", proxyFile,
 			"--proxy-list-url", "http://{proxy}/list", "--state-file", filepath.Join(dir, "state.db"),
 			"--restart-command", "/bin/false", "--dry-run",
+			"--qstat-job", "/bin/echo {job}", "--clear-command", "/bin/false {job}",
 		}, io.Discard)
 		if err != nil {
 			b.Fatal(err)

@@ -34,7 +34,25 @@ type auditJSON struct {
 		Code       string `json:"code"`
 		Reason     string `json:"reason"`
 		Attempts   int    `json:"attempts"`
+		// LastAttempt is the tool's last restart attempt.
+		LastAttempt *struct {
+			At      time.Time `json:"at"`
+			Outcome string    `json:"outcome"`
+			Detail  string    `json:"detail"`
+		} `json:"last_attempt"`
 	} `json:"tools"`
+}
+
+// lastAttempt is the audit's last_attempt of the tool: outcome and detail.
+func (a auditJSON) lastAttempt(t *testing.T, name string) (outcome, detail string) {
+	t.Helper()
+	for _, x := range a.Tools {
+		if x.Tool == name && x.LastAttempt != nil {
+			return x.LastAttempt.Outcome, x.LastAttempt.Detail
+		}
+	}
+	t.Fatalf("tool %s has no last_attempt in the audit", name)
+	return
 }
 
 func (a auditJSON) tool(t *testing.T, name string) (action, code string, attempts int) {
@@ -175,9 +193,30 @@ func TestDemoPlatformEndToEnd(t *testing.T) {
 			t.Errorf("%s after its restart: %s/%s, want none", tool, action, code)
 		}
 	}
-	if log, err := os.ReadFile(filepath.Join(r.world.Dir, "homes", "charlie", "service.log")); err != nil ||
-		!strings.Contains(string(log), "restarted the lighttpd web service: job 902 (lighttpd-charlie) is stuck in error state Eqw") {
+	// A restart counts when the tool is seen up: the next cycle sees
+	// charlie up (echo's backoff is lengthened so that it is not
+	// restarted again here).
+	charlieLog := filepath.Join(r.world.Dir, "homes", "charlie", "service.log")
+	if log, err := os.ReadFile(charlieLog); err != nil || strings.Contains(string(log), "restarted") ||
+		!strings.Contains(string(log), "restart of the lighttpd web service submitted, waiting for it to be seen up: job 902 (lighttpd-charlie) is stuck in error state Eqw; clearing job 902 (Eqw) first") {
+		t.Errorf("charlie's service.log before charlie was seen up: %q, %v", log, err)
+	}
+	// The audit shows the outcome the next acting cycle will record.
+	if outcome, _ := a.lastAttempt(t, "charlie"); outcome != "succeeded" {
+		t.Errorf("charlie's last attempt, as the audit sees it: %s", outcome)
+	}
+	r.run("--once", "--backoff-initial", "10m", "--backoff-max", "10m")
+	if log, err := os.ReadFile(charlieLog); err != nil ||
+		!strings.Contains(string(log), "restarted the lighttpd web service: seen up") ||
+		!strings.Contains(string(log), "the restart was asked because job 902 (lighttpd-charlie) is stuck in error state Eqw") {
 		t.Errorf("charlie's service.log: %q, %v", log, err)
+	}
+	a, _ = r.audit()
+	if outcome, detail := a.lastAttempt(t, "charlie"); outcome != "succeeded" || !strings.Contains(detail, "seen up") {
+		t.Errorf("charlie's last attempt: %s: %s", outcome, detail)
+	}
+	if outcome, detail := a.lastAttempt(t, "echo"); outcome != "failed" || !strings.Contains(detail, "demogrid exited with status 1: webservice: restarting generic-echo: Unable to run job") {
+		t.Errorf("echo's last attempt: %s: %s", outcome, detail)
 	}
 
 	// The daemon keeps restarting echo; kill -9 it once echo had its

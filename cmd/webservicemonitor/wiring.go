@@ -30,7 +30,7 @@ func newParts(cfg *config.Config, log zerolog.Logger) monitor.Parts {
 	return monitor.Parts{
 		Manifests: &manifest.Scanner{
 			Root: cfg.Homes, Project: cfg.Project, MinUID: cfg.MinUID, Accounts: resolver,
-			WebTypes: cfg.WebTypes, Concurrency: cfg.ManifestWorkers, Timeout: cfg.ManifestTimeout,
+			WebTypes: cfg.WebTypes, Releases: cfg.Releases, DefaultRelease: cfg.DefaultRelease, Concurrency: cfg.ManifestWorkers, Timeout: cfg.ManifestTimeout,
 		},
 		Grid: &qstat.Source{
 			Argv: cfg.Qstat, Timeout: cfg.QstatTimeout, MaxOutput: cfg.QstatMaxOutput, Location: time.Local,

@@ -15,7 +15,8 @@ func base(t *testing.T) []string {
 	t.Helper()
 	project, _ := filepath.Abs("testdata/project")
 	return []string{"--project-file", project, "--state-file", filepath.Join(t.TempDir(), "state.db"),
-		"--qstat", "/bin/echo", "--restart-command", "/bin/true {account}"}
+		"--qstat", "/bin/echo", "--restart-command", "/bin/true {account}",
+		"--qstat-job", "/bin/echo {job}", "--clear-command", "/bin/true {job}"}
 }
 
 func TestFixtures(t *testing.T) {
@@ -38,6 +39,10 @@ func TestFixtures(t *testing.T) {
 		{"unbalanced-quote.yaml", "qstat: cannot split"},
 		{"bad-proxy-url.yaml", "proxy-list-url:"},
 		{"invalid-yaml.yaml", "invalid-yaml.yaml"},
+		{"up-timeout-shorter-than-grace-and-interval.yaml", "up-timeout: 2m0s is shorter than registration-grace 2m0s plus interval 1m0s"},
+		{"default-release-not-offered.yaml", `default-release: "stretch" is not one of releases (buster, bullseye)`},
+		{"clear-command-without-job.yaml", "clear-command: no {job} placeholder"},
+		{"clear-command-unknown-placeholder.yaml", "clear-command: unknown placeholder {home}"},
 		{"alertmanager-list.yaml", ""},
 		{"bad-alertmanager-url.yaml", `alertmanager-url: "alertmanager-2.example:9093" is not an http(s) URL`},
 		{"bad-listen.yaml", `listen: "9469" is not a host:port`},

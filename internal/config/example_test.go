@@ -60,6 +60,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	project, _ := filepath.Abs("testdata/project")
 	cfg, err := Load([]string{"--config", exampleConfig, "--check-config",
 		"--project-file", project, "--qstat", "/bin/echo", "--restart-command", "/bin/true {account}",
+		"--qstat-job", "/bin/echo {job}", "--clear-command", "/bin/true {job}",
 		"--state-file", filepath.Join(t.TempDir(), "state.db")}, io.Discard)
 	if err != nil {
 		t.Fatalf("the example configuration is refused: %v", err)
