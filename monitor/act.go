@@ -256,21 +256,36 @@ func failure(name string, err error, out string) string {
 }
 
 // programName is the program a failure is told in the name of: the one
-// sudo runs (sudo passes its child's exit status through), unless what was
-// printed says that sudo itself refused.
+// sudo (or runuser) runs — both pass their child's exit status through —
+// unless what was printed says that the wrapper itself refused.
 func programName(argv []string, out string) string {
-	if filepath.Base(argv[0]) != "sudo" || strings.HasPrefix(out, "sudo:") {
-		return filepath.Base(argv[0])
+	wrapper := filepath.Base(argv[0])
+	withValue, ok := wrapperOptionsWithValue(wrapper)
+	if !ok || strings.HasPrefix(out, wrapper+":") {
+		return wrapper
 	}
-	if prog := underSudo(argv[1:]); prog != "" {
+	if prog := wrapped(argv[1:], withValue); prog != "" {
 		return filepath.Base(prog)
 	}
-	return "sudo"
+	return wrapper
 }
 
-// underSudo is the command in sudo's arguments: the first one that is not
-// an option or an option's value.
-func underSudo(args []string) string {
+// wrapperOptionsWithValue are the short options of a program that runs
+// another as some user, sudo(8) or runuser(1), that take a value; false
+// for any other program.
+func wrapperOptionsWithValue(program string) (string, bool) {
+	switch program {
+	case "sudo":
+		return "CDghpRrTtUu", true
+	case "runuser":
+		return "ugGsw", true
+	}
+	return "", false
+}
+
+// wrapped is the command in a wrapper's arguments: the first one that is
+// not an option or an option's value.
+func wrapped(args []string, shortWithValue string) string {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -280,14 +295,14 @@ func underSudo(args []string) string {
 			}
 			return ""
 		case strings.HasPrefix(a, "--"):
-			if !strings.Contains(a, "=") && sudoLongTakesValue(a) {
+			if !strings.Contains(a, "=") && longTakesValue(a) {
 				i++
 			}
 		case strings.HasPrefix(a, "-") && len(a) > 1:
 			// Short options cluster (-niu); the last one may take the
 			// next argument as its value, or the rest of the cluster.
 			for k := 1; k < len(a); k++ {
-				if strings.IndexByte(sudoShortTakesValue, a[k]) >= 0 {
+				if strings.IndexByte(shortWithValue, a[k]) >= 0 {
 					if k == len(a)-1 {
 						i++
 					}
@@ -303,13 +318,10 @@ func underSudo(args []string) string {
 	return ""
 }
 
-// sudo(8)'s options that take a value.
-const sudoShortTakesValue = "CDghpRrTtUu"
-
-func sudoLongTakesValue(option string) bool {
+func longTakesValue(option string) bool {
 	switch option {
 	case "--close-from", "--chdir", "--group", "--host", "--prompt", "--chroot", "--role",
-		"--command-timeout", "--type", "--other-user", "--user":
+		"--command-timeout", "--type", "--other-user", "--user", "--supp-group", "--shell", "--whitelist-environment":
 		return true
 	}
 	return false

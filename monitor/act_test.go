@@ -222,7 +222,8 @@ func TestProgramName(t *testing.T) {
 		{[]string{"sudo", "--user=tools.a", "-H", "FOO=bar", "/usr/bin/qdel", "42"}, "", "qdel"},
 		{[]string{"sudo", "--user", "tools.a", "/usr/bin/qdel", "42"}, "", "qdel"},
 		{[]string{"sudo", "-i", "-u", "tools.a", "/usr/bin/webservice"}, "sudo: unknown user tools.a", "sudo"},
-		{[]string{"/usr/sbin/runuser", "-u", "tools.a", "--", "/usr/bin/webservice"}, "", "runuser"},
+		{[]string{"/usr/sbin/runuser", "-u", "tools.a", "--", "/usr/bin/webservice"}, "", "webservice"},
+		{[]string{"/usr/sbin/runuser", "-u", "tools.a", "/usr/bin/webservice"}, "runuser: user tools.a does not exist", "runuser"},
 		{[]string{"/usr/bin/webservice", "restart"}, "", "webservice"},
 		{[]string{"sudo", "-i"}, "", "sudo"},
 	}

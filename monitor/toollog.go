@@ -42,10 +42,10 @@ type ToolLogReporter struct {
 // Name names the reporter in the log.
 func (ToolLogReporter) Name() string { return "service.log" }
 
-// toolLineJob is one line for one tool.
+// toolLineJob is one tool's lines, written in their order by one worker.
 type toolLineJob struct {
-	d    Decision
-	line string
+	d     Decision
+	lines []string
 }
 
 // Report writes the cycle's lines. After a cycle that could not act the
@@ -63,14 +63,17 @@ func (t ToolLogReporter) Report(ctx context.Context, rep Report, cycleErr error)
 	defer cancel()
 	queue := make(chan toolLineJob)
 	var wg sync.WaitGroup
-	var unwritten atomic.Int64
+	var unwritten, total atomic.Int64
 	for range min(serviceLogWorkers, len(jobs)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range queue {
-				if !t.append(ctx, j) {
-					unwritten.Add(1)
+				for _, line := range j.lines {
+					total.Add(1)
+					if !t.append(ctx, j.d, line) {
+						unwritten.Add(1)
+					}
 				}
 			}
 		}()
@@ -81,7 +84,7 @@ func (t ToolLogReporter) Report(ctx context.Context, rep Report, cycleErr error)
 	close(queue)
 	wg.Wait()
 	if n := unwritten.Load(); n > 0 {
-		return fmt.Errorf("%d of %d service.log lines not written (each is logged)", n, len(jobs))
+		return fmt.Errorf("%d of %d service.log lines not written (each is logged)", n, total.Load())
 	}
 	return nil
 }
@@ -103,20 +106,20 @@ func (t ToolLogReporter) lines(rep Report) []toolLineJob {
 		if d.Home == "" || d.Account == "" {
 			continue // no verified owner to write as
 		}
-		for _, line := range toolLines(d, results, cleared[d.Tool], rep.DryRun) {
-			jobs = append(jobs, toolLineJob{d: d, line: line})
+		if lines := toolLines(d, results, cleared[d.Tool], rep.DryRun); len(lines) > 0 {
+			jobs = append(jobs, toolLineJob{d: d, lines: lines})
 		}
 	}
 	return jobs
 }
 
 // append writes one line and says whether it was written.
-func (t ToolLogReporter) append(ctx context.Context, j toolLineJob) bool {
+func (t ToolLogReporter) append(ctx context.Context, d Decision, line string) bool {
 	actx, cancel := context.WithTimeout(ctx, ServiceLogLineTimeout)
-	err := t.Out.Append(actx, j.d.Home, j.d.UID, j.d.GID, j.line)
+	err := t.Out.Append(actx, d.Home, d.UID, d.GID, line)
 	cancel()
 	if err != nil {
-		t.Log.Warn().Err(err).Str("tool", j.d.Tool).Msg("could not write service.log")
+		t.Log.Warn().Err(err).Str("tool", d.Tool).Msg("could not write service.log")
 		return false
 	}
 	if t.Progress != nil {

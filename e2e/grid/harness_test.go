@@ -92,6 +92,7 @@ type invocation struct {
 	Event   string    `json:"event"`
 	Detail  string    `json:"detail"`
 	Job     int       `json:"job"`
+	Args    []string  `json:"args"`
 }
 
 // world is one scenario's platform: the shared cell, wiped of jobs and
@@ -177,6 +178,11 @@ func newWorld(t *testing.T) *world {
 		"--proxy-timeout", "3s",
 		"--restart-command", fmt.Sprintf("/usr/sbin/runuser -u {account} -- %s --conf %s --backend=gridengine --release={release} restart", w.ws, w.confPath),
 		"--restart-timeout", "60s",
+		// As the real clear: qdel by number, as the tool's account.
+		"--clear-command", "/usr/sbin/runuser -u {account} -- /usr/bin/qdel {job}",
+		"--qstat-job", "/usr/bin/qstat -j {job}",
+		// A job here runs and registers within seconds of its restart.
+		"--up-timeout", "15s",
 		"--state-file", w.state,
 		"--interval", "1s",
 		"--backoff-initial", "0s",
@@ -318,9 +324,19 @@ func (w *world) home(tool string) string { return filepath.Join(w.cell.homes, to
 // manifest writes the tool's service.manifest as the tool, the way the
 // webservice command does.
 func (w *world) manifest(tool, web string) {
+	w.manifestWithRelease(tool, web, w.cell.release)
+}
+
+// manifestWithRelease writes a manifest asking for the release; none when
+// release is "" (as manifests written before releases were recorded).
+func (w *world) manifestWithRelease(tool, web, release string) {
 	path := filepath.Join(w.home(tool), "service.manifest")
+	releaseLine := ""
+	if release != "" {
+		releaseLine = "release: " + release + "\n"
+	}
 	body := fmt.Sprintf("# This file is used by webservicemonitor to restart your service.\n"+
-		"# Do not edit it by hand.\nbackend: gridengine\ndistribution: debian\nrelease: %s\nversion: 4\nweb: %s\n", w.cell.release, web)
+		"# Do not edit it by hand.\nbackend: gridengine\ndistribution: debian\n%sversion: 4\nweb: %s\n", releaseLine, web)
 	must(w.t, os.WriteFile(path, []byte(body), 0o644))
 	uid, gid := w.account(tool)
 	must(w.t, os.Chown(path, uid, gid))
@@ -368,15 +384,35 @@ func runCmd(timeout time.Duration, name string, args ...string) (string, string,
 // (whose real captures sources/qstat tests against).
 func (w *world) jobs() []qstat.Job {
 	w.t.Helper()
+	jobs, err := w.tryJobs()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return jobs
+}
+
+// tryJobs is jobs for a goroutine: the error is returned, not fatal.
+func (w *world) tryJobs() ([]qstat.Job, error) {
 	out, errOut, err := runCmd(20*time.Second, "/usr/bin/qstat", "-u", "*", "-xml")
 	if err != nil {
-		w.t.Fatalf("qstat: %v: %s", err, errOut)
+		return nil, fmt.Errorf("qstat: %v: %s", err, errOut)
 	}
 	jobs, err := qstat.Parse(strings.NewReader(out), time.Local)
 	if err != nil {
-		w.t.Fatalf("parsing qstat: %v", err)
+		return nil, fmt.Errorf("parsing qstat: %v", err)
 	}
-	return jobs
+	return jobs, nil
+}
+
+// countJobs counts the tool's web jobs among jobs.
+func countJobs(jobs []qstat.Job, tool string) int {
+	n := 0
+	for _, j := range jobs {
+		if j.Owner == "tools."+tool && strings.HasSuffix(j.Name, "-"+tool) {
+			n++
+		}
+	}
+	return n
 }
 
 // jobsOf returns the tool's web jobs (named <web>-<tool>, owned by its account).
