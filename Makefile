@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseManifest$$' -fuzztime=$(FUZZTIME) ./sources/manifest/
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeList$$' -fuzztime=$(FUZZTIME) ./sources/proxy/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseMatchesReference$$' -fuzztime=$(FUZZTIME) ./sources/qstat/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseErrorReason$$' -fuzztime=$(FUZZTIME) ./sources/qstat/
 	$(GO) test -run='^$$' -fuzz='^FuzzSimpleMatchesYAML$$' -fuzztime=$(FUZZTIME) ./sources/manifest/
 	$(GO) test -run='^$$' -fuzz='^FuzzRecordEncoding$$' -fuzztime=$(FUZZTIME) ./state/
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeListMatchesEncodingJSON$$' -fuzztime=$(FUZZTIME) ./sources/proxy/

@@ -181,6 +181,7 @@ func TestDefaultsAreWhatLoadGives(t *testing.T) {
 	}
 	d := Defaults()
 	d.ProjectFile, d.Project, d.StateFile, d.Qstat, d.RestartCommand = cfg.ProjectFile, cfg.Project, cfg.StateFile, cfg.Qstat, cfg.RestartCommand
+	d.QstatJob, d.ClearCommand = cfg.QstatJob, cfg.ClearCommand
 	if !reflect.DeepEqual(d, cfg) {
 		t.Errorf("Defaults() = %+v\nLoad gives %+v", *d, *cfg)
 	}

@@ -282,3 +282,25 @@ func TestErrorReasonRefusesSettingsThatCannotMeanWhatTheySay(t *testing.T) {
 		})
 	}
 }
+
+// The reader of qstat -j output never panics, and what it returns is one
+// bounded line, whatever the grid printed.
+func FuzzParseErrorReason(f *testing.F) {
+	for _, name := range []string{"qstat-j-error.txt", "qstat-j-running.txt", "qstat-j-pending.txt"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "job-detail", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, 305)
+	}
+	f.Add([]byte("job_number: 7\nerror reason    1:   \x1b[31mred\u202e\n  more\n"), 7)
+	f.Fuzz(func(t *testing.T, out []byte, job int) {
+		reason, err := parseErrorReason(out, job)
+		if err != nil {
+			return
+		}
+		if len(reason) > ReasonMax || strings.ContainsAny(reason, "\n\r\x1b\u202e") {
+			t.Errorf("reason %q is not one bounded, clean line", reason)
+		}
+	})
+}
