@@ -43,6 +43,9 @@ type Result struct {
 	Detail   string // exit status and stderr tail, or "" on success
 	Duration time.Duration
 	Cleared  []StuckJob // the stuck jobs removed before the restart command ran
+	// ClearFailed says that a stuck job could not be removed, so the
+	// restart command was not run (Outcome says how the clear ended).
+	ClearFailed bool
 }
 
 // OutcomeNotStarted is the result of a restart whose command never
@@ -178,7 +181,7 @@ func (r *Restarter) run(ctx context.Context, d Decision) Result {
 	for _, job := range d.Clear {
 		c := r.command(ctx, r.ClearArgv(d, job))
 		if c.outcome != state.OutcomeSucceeded {
-			res.Outcome = c.outcome
+			res.Outcome, res.ClearFailed = c.outcome, true
 			res.Detail = "clearing job " + strconv.Itoa(job.Number) + " (" + job.State + "): " + c.detail + "; the restart was not run"
 			res.Duration = r.Now().Sub(began)
 			return res

@@ -250,7 +250,7 @@ func TestRestarterClearsStuckJobsFirst(t *testing.T) {
 	if res := results[0]; res.Outcome != state.OutcomePendingVerification || len(res.Cleared) != 2 {
 		t.Errorf("a: %+v, want pending verification after clearing 11 and 12", res)
 	}
-	if res := results[1]; res.Outcome != state.OutcomeFailed ||
+	if res := results[1]; res.Outcome != state.OutcomeFailed || !res.ClearFailed ||
 		!strings.Contains(res.Detail, `clearing job 13 (Eqw): webservice exited with status 1: denied: job "13" does not exist; the restart was not run`) {
 		t.Errorf("b: %+v", res)
 	}

@@ -128,8 +128,8 @@ type jsonTool struct {
 	GivenUp     bool       `json:"given_up"`
 	Outcome     string     `json:"outcome,omitempty"`
 	// LastAttempt is the tool's last restart attempt, as its history
-	// holds it after this cycle; absent when it has none.
-	LastAttempt *jsonAttempt `json:"last_attempt,omitempty"`
+	// holds it after this cycle; null when it has none.
+	LastAttempt *jsonAttempt `json:"last_attempt"`
 	// Clear lists the job numbers removed (or, in an audit, to be removed)
 	// this cycle before its restart or beside the job that serves.
 	Clear []int `json:"clear,omitempty"`

@@ -104,6 +104,7 @@ type Metrics struct {
 	toolsGivenUp     prometheus.Gauge
 	restartsStarted  prometheus.Counter
 	restartsFinished *prometheus.CounterVec
+	jobsCleared      *prometheus.CounterVec
 	valveTripped     prometheus.Gauge
 	valveWanting     prometheus.Gauge
 	valveLimit       prometheus.Gauge
@@ -215,6 +216,8 @@ func (m *Metrics) newRestartMetrics(r registrar) {
 	r.register(m.restartsStarted)
 	m.restartsFinished = r.counterVec("restarts_finished_total",
 		"Restarts finished, by outcome: succeeded (seen up), not-up (its command exited 0 but the tool was not seen up in time), failed, timed-out, cancelled.", "outcome")
+	m.jobsCleared = r.counterVec("stuck_jobs_cleared_total",
+		"Stuck jobs (in error, stuck being deleted, left queued by a restart not seen up) removed with clear-command, by result: cleared or failed.", "result")
 	m.valveTripped = r.gauge("safety_valve_tripped", "1 while the safety valve holds restarts, else 0.")
 	m.valveWanting = r.gauge("safety_valve_wanting_tools", "Tools that needed a restart in the last cycle.")
 	m.valveLimit = r.gauge("safety_valve_limit_tools", "The most tools one cycle may restart before the valve trips.")
@@ -316,6 +319,7 @@ func (m *Metrics) Observe(rep monitor.Report, cycleErr error) {
 		m.sourceFailing.WithLabelValues(s.Name).Set(float64(m.failing[s.Name]))
 	}
 
+	m.observeClears(rep)
 	// Restarts happened whatever else went wrong: count them always.
 	for _, r := range rep.Results {
 		if !r.Started() {
@@ -522,4 +526,22 @@ func boolean(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// observeClears counts the stuck jobs removed this cycle, before restarts
+// and beside jobs that serve, and those that could not be.
+func (m *Metrics) observeClears(rep monitor.Report) {
+	for _, r := range rep.Results {
+		m.jobsCleared.WithLabelValues("cleared").Add(float64(len(r.Cleared)))
+		if r.ClearFailed {
+			m.jobsCleared.WithLabelValues("failed").Inc()
+		}
+	}
+	for _, c := range rep.Cleared {
+		result := "cleared"
+		if c.Detail != "" {
+			result = "failed"
+		}
+		m.jobsCleared.WithLabelValues(result).Inc()
+	}
 }

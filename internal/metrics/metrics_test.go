@@ -342,3 +342,38 @@ func TestDeployQueriesNameExportedMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A restart is counted once, with its final outcome: when its command
+// fails, or when the tool is seen up (or not) after a command that exited
+// 0. Stuck jobs removed are counted by result.
+func TestRestartsCountedWhenSettled(t *testing.T) {
+	m := New(buildinfo.Info{Version: "1.2.3"}, time.Minute, func() time.Time { return t0 })
+	bravo := decision("bravo", "lighttpd", monitor.ActionRestart, monitor.CodeJobError, monitor.PhaseError, t0)
+	charlie := decision("charlie", "lighttpd", monitor.ActionNone, monitor.CodeHealthy, monitor.PhaseRunning, time.Time{})
+	charlie.Settled = &state.Attempt{At: t0.Add(-time.Minute), Outcome: state.OutcomeSucceeded}
+	delta := decision("delta", "lighttpd", monitor.ActionRestart, monitor.CodeNoJob, monitor.PhaseNone, t0)
+	delta.Settled = &state.Attempt{At: t0.Add(-6 * time.Minute), Outcome: state.OutcomeNotUp}
+	rep := report(t0, []monitor.Decision{bravo, charlie, delta}, []monitor.Result{
+		{Tool: "bravo", Outcome: state.OutcomePendingVerification, Cleared: []monitor.StuckJob{{Number: 7, State: "Eqw"}}},
+		{Tool: "delta", Outcome: state.OutcomeFailed, ClearFailed: true},
+	})
+	rep.Cleared = []monitor.ClearResult{{Tool: "charlie", Job: monitor.StuckJob{Number: 9, State: "Eqw"}}}
+	m.Observe(rep, nil)
+	got := scrape(t, m)
+	for _, line := range []string{
+		`webservicemonitor_restarts_started_total 2`,
+		`webservicemonitor_restarts_finished_total{outcome="succeeded"} 1`,
+		`webservicemonitor_restarts_finished_total{outcome="not-up"} 1`,
+		`webservicemonitor_restarts_finished_total{outcome="failed"} 1`,
+		`webservicemonitor_tool_restarts_total{outcome="not-up",tool="delta"} 1`,
+		`webservicemonitor_stuck_jobs_cleared_total{result="cleared"} 2`,
+		`webservicemonitor_stuck_jobs_cleared_total{result="failed"} 1`,
+	} {
+		if !has(got, line) {
+			t.Errorf("missing %s", line)
+		}
+	}
+	if strings.Contains(got, `outcome="pending-verification"`) {
+		t.Errorf("a restart awaiting verification was counted as finished:\n%s", grep(got, "pending-verification"))
+	}
+}
