@@ -30,6 +30,9 @@ type Attempt struct {
 	// failed, or what was seen instead of the tool up.
 	Detail   string        `json:"detail,omitempty"`
 	Duration time.Duration `json:"duration,omitempty"` // how long the command ran
+	// Forgiven marks an attempt an admin forgave (forget): it stays in
+	// the history but no longer counts against the budget or the backoff.
+	Forgiven bool `json:"forgiven,omitempty"`
 }
 
 // ToolRecord is everything the supervisor remembers about one tool between
