@@ -27,6 +27,8 @@ func realStateFile(t *testing.T) string {
 	}
 	commitT(t, s, Changes{At: t0, Put: put})
 	commitT(t, s, Changes{At: t0.Add(time.Minute), Put: map[string]ToolRecord{"tool000": sampleRecord(1)}})
+	recordT(t, s, pauseAll, nil)
+	recordT(t, s, forgetA, map[string]ToolRecord{"tool001": {}})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +144,9 @@ func useStore(s *Store) error {
 		return err
 	}
 	if _, err := s.FiringAlerts(); err != nil {
+		return err
+	}
+	if _, err := s.Actions(); err != nil {
 		return err
 	}
 	return s.Check()
@@ -286,6 +291,9 @@ func TestResetHistory(t *testing.T) {
 			s := openT(t, path, Options{})
 			if h := historiesT(t, s); len(h) != 0 {
 				t.Errorf("fresh history holds %d tools", len(h))
+			}
+			if a := actionsT(t, s); len(a) != 0 {
+				t.Errorf("fresh history holds actions %+v", a)
 			}
 			if err := s.Check(); err != nil {
 				t.Error(err)

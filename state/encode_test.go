@@ -151,7 +151,7 @@ func FuzzRecordEncoding(f *testing.F) {
 	f.Fuzz(func(t *testing.T, outcome, reason, notice string, dur int64, step int, unix int64) {
 		at := time.Unix(unix%(1<<34), unix%1e9).UTC()
 		r := ToolRecord{
-			Attempts:    []Attempt{{At: at, Outcome: Outcome(outcome), Reason: reason, Duration: time.Duration(dur)}},
+			Attempts:    []Attempt{{At: at, Outcome: Outcome(outcome), Reason: reason, Duration: time.Duration(dur), Forgiven: dur%2 != 0}},
 			BackoffStep: step, DownSince: at, Notice: notice,
 		}
 		if unix%2 == 0 {

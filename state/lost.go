@@ -84,7 +84,8 @@ var ErrNothingToReset = errors.New("the state file is usable: nothing to reset")
 
 // ResetHistory sets a lost or damaged state file aside (renamed to
 // <path>.unusable-<UTC time>, never deleted) and starts a fresh, empty
-// history in its place. A usable file is left alone (ErrNothingToReset), and
+// history in its place: no tool records, no admin actions (their record
+// stays in the file set aside), and action IDs counting from 1 again. A usable file is left alone (ErrNothingToReset), and
 // so is one from a newer release (ErrNewerSchema: roll back with
 // --migrate-down instead). The caller keeps the daemon out (its lock).
 func ResetHistory(path string, now time.Time, opt Options) (Reset, error) {
@@ -116,7 +117,9 @@ func ResetHistory(path string, now time.Time, opt Options) (Reset, error) {
 }
 
 // usable opens the file read-only and runs the full check: nil when the
-// file can be used as it is.
+// file can be used as it is. An admin action that does not decode does not
+// make it unusable (Actions says which; the cycle can delete it), but one
+// that bbolt cannot read (ErrDamaged) does.
 func usable(path string, opt Options) error {
 	s, err := Open(path, Options{ReadOnly: true, LockTimeout: opt.LockTimeout})
 	if errors.Is(err, fs.ErrNotExist) {
@@ -129,6 +132,11 @@ func usable(path string, opt Options) error {
 	if err := s.Check(); err != nil {
 		return err
 	}
-	_, err = s.Histories()
-	return err
+	if _, err := s.Histories(); err != nil {
+		return err
+	}
+	if _, err := s.Actions(); err != nil && !errors.Is(err, ErrUnreadableAction) {
+		return err
+	}
+	return nil
 }

@@ -27,7 +27,9 @@ type Rollback struct {
 // never overwritten), so the rollback itself can be undone. A file already
 // at or below target is left alone (From == To). A file newer than this
 // binary is refused with ErrNewerSchema and left byte-for-byte unchanged:
-// only the release that wrote it knows how to take it down.
+// only the release that wrote it knows how to take it down. Buckets that
+// need no schema version (alerts, admin actions) are kept: see
+// downMigrations.
 //
 // The caller keeps the daemon out (its lock) for the length of the call.
 func MigrateDown(path string, target int, opt Options) (Rollback, error) {

@@ -12,6 +12,12 @@ import (
 //	meta/schema      decimal schema version
 //	meta/last_cycle  RFC 3339 time of the last Commit
 //	tools/<tool>     JSON-encoded ToolRecord
+//
+// Buckets created on first write need no version, because every release
+// looks its buckets up by name and never lists them, and reads records
+// with encoding/json, which skips fields it does not know: alerts/
+// (alerts.go) and actions/ (actions.go), and Attempt.Forgiven inside a
+// record.
 const SchemaVersion = 1
 
 // migration upgrades a file from one schema version to the next, inside the
@@ -43,7 +49,17 @@ func migrations() []migration {
 func downMigrations() []migration {
 	return []migration{
 		// 1 -> 0: the first layout had the same buckets and no schema key;
-		// MigrateDown removes the key, nothing else changes.
+		// MigrateDown removes the key, nothing else changes. The alerts
+		// and actions buckets are kept: a schema-0 release looks up meta
+		// and tools by name only, so it ignores them, and this release,
+		// migrating the file up again, finds its actions and their
+		// numbering as they were (IDs are never given twice). What the
+		// older release cannot do is honour them: it restarts paused
+		// tools, and it counts forgiven attempts (it skips the forgiven
+		// field) until the retention drops them. Rewriting the records
+		// would not help, as the same is true of a rollback to a
+		// schema-1 release from before admin actions, which rewrites
+		// nothing.
 		func(tx *bolt.Tx) error { return nil },
 	}
 }

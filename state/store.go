@@ -1,8 +1,9 @@
 // Package state is the supervisor's memory between cycles: per-tool restart
 // history in a bbolt file, so that throttling and backoff survive the
-// supervisor's own restarts and crashes. It stores and returns records; it
-// never decides anything from them (that is the planner's job) and never
-// keeps the file open longer than its caller asks.
+// supervisor's own restarts and crashes, and the admins' actions (pause,
+// forget, retry, valve release) with who asked, when and why. It stores and
+// returns records; it never decides anything from them (that is the
+// planner's job) and never keeps the file open longer than its caller asks.
 //
 // Guarantees, all from bbolt and the way the daemon uses it:
 //   - One writer at a time: a read-write Open takes bbolt's exclusive flock
@@ -102,6 +103,13 @@ type Changes struct {
 	Put map[string]ToolRecord
 	// Delete forgets tools; it is applied after Put, so a tool in both is gone.
 	Delete []string
+	// Actions replace the stored admin actions with the same IDs (marked
+	// seen or ended); an ID the file does not hold fails the whole Commit
+	// with ErrUnknownAction.
+	Actions []Action
+	// DeleteActions removes admin actions (the oldest ended ones, pruned);
+	// applied after Actions, and an ID not stored is ignored.
+	DeleteActions []uint64
 }
 
 // Open opens the state file at path. Read-write creates it (fileMode, but
@@ -356,34 +364,20 @@ func (s *Store) Meta() (Meta, error) {
 // Commit writes one cycle's changes in a single transaction: all of them
 // are durable when it returns nil, none of them when it fails.
 func (s *Store) Commit(c Changes) error {
-	// Sorted keys turn 100k puts into appends, which is what bbolt is fast at.
-	tools := make([]string, 0, len(c.Put))
-	for tool := range c.Put {
-		tools = append(tools, tool)
+	tools, encoded, err := encodePut(c.Put)
+	if err != nil {
+		return fmt.Errorf("committing to state file %s: %w", s.path, err)
 	}
-	slices.Sort(tools)
-	if len(tools) > 0 && tools[0] == "" { // sorted: an empty name comes first
-		return fmt.Errorf("committing to state file %s: record with an empty tool name", s.path)
-	}
-	// Encoded before the transaction, spread over the cores: the
-	// transaction itself runs on one.
-	encoded, err := encodeRecords(tools, c.Put)
+	actions, err := encodeActions(c.Actions)
 	if err != nil {
 		return fmt.Errorf("committing to state file %s: %w", s.path, err)
 	}
 
 	err = s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTools)
-		meta := tx.Bucket(bucketMeta)
-		if b == nil || meta == nil {
-			return errors.New("buckets missing: file was not opened read-write")
+		if err := putRecords(tx, tools, encoded); err != nil {
+			return err
 		}
-		b.FillPercent = sortedFillPercent
-		for i, tool := range tools {
-			if err := b.Put([]byte(tool), encoded[i]); err != nil {
-				return fmt.Errorf("storing record of tool %q: %w", tool, err)
-			}
-		}
+		b, meta := tx.Bucket(bucketTools), tx.Bucket(bucketMeta)
 		for _, tool := range c.Delete {
 			if tool == "" {
 				continue // cannot exist: Put refuses empty names
@@ -391,6 +385,9 @@ func (s *Store) Commit(c Changes) error {
 			if err := b.Delete([]byte(tool)); err != nil {
 				return fmt.Errorf("deleting record of tool %q: %w", tool, err)
 			}
+		}
+		if err := applyActions(tx, c.Actions, actions, c.DeleteActions); err != nil {
+			return err
 		}
 		if !c.At.IsZero() {
 			if err := meta.Put(keyLastCycle, []byte(c.At.UTC().Format(time.RFC3339Nano))); err != nil {
@@ -401,6 +398,44 @@ func (s *Store) Commit(c Changes) error {
 	})
 	if err != nil {
 		return fmt.Errorf("committing to state file %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// encodePut sorts the tools of put and encodes their records, refusing an
+// empty tool name: what Commit and RecordAction store.
+func encodePut(put map[string]ToolRecord) ([]string, [][]byte, error) {
+	// Sorted keys turn 100k puts into appends, which is what bbolt is fast at.
+	tools := make([]string, 0, len(put))
+	for tool := range put {
+		tools = append(tools, tool)
+	}
+	slices.Sort(tools)
+	if len(tools) > 0 && tools[0] == "" { // sorted: an empty name comes first
+		return nil, nil, errors.New("record with an empty tool name")
+	}
+	// Encoded before the transaction, spread over the cores: the
+	// transaction itself runs on one.
+	encoded, err := encodeRecords(tools, put)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tools, encoded, nil
+}
+
+// putRecords stores encoded[i] as the record of tools[i], inside tx. It
+// also checks that the file's buckets are there, for the callers that go on
+// to use them.
+func putRecords(tx *bolt.Tx, tools []string, encoded [][]byte) error {
+	b := tx.Bucket(bucketTools)
+	if b == nil || tx.Bucket(bucketMeta) == nil {
+		return errors.New("buckets missing: file was not opened read-write")
+	}
+	b.FillPercent = sortedFillPercent
+	for i, tool := range tools {
+		if err := b.Put([]byte(tool), encoded[i]); err != nil {
+			return fmt.Errorf("storing record of tool %q: %w", tool, err)
+		}
 	}
 	return nil
 }
