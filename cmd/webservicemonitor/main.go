@@ -1,7 +1,7 @@
 // Command webservicemonitor keeps a grid platform's tool web services up.
 // This file only parses the configuration, wires the parts together and
-// picks the mode: daemon, one acting cycle (--once) or a read-only audit
-// (--dry-run).
+// picks the command: the daemon (run), one acting cycle (--once), a
+// read-only audit (--dry-run), or an admin command.
 package main
 
 import (
@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,35 +38,36 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	cfg, err := config.Load(args, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "webservicemonitor: configuration: %v\n", err)
+	cfg, err := config.Load(args, stdout)
+	switch {
+	case errors.Is(err, config.ErrHelpShown):
+		return exitOK
+	case err != nil:
+		printLines(stderr, "webservicemonitor: ", err.Error())
 		return exitBadConfig
-	}
-	if cfg.Version {
+	case cfg.Version:
 		fmt.Fprintln(stdout, buildinfo.Get())
 		return exitOK
-	}
-	if cfg.CheckConfig {
-		note, err := checkStateFile(cfg)
-		if err != nil {
-			fmt.Fprintf(stderr, "webservicemonitor: %v\n", err)
-			return exitStateError
-		}
-		fmt.Fprintf(stdout, "configuration OK (project %q, homes %s, state %s: %s)\n", cfg.Project, cfg.Homes, cfg.StateFile, note)
-		return exitOK
-	}
-	if cfg.MigrateDown >= 0 {
+	case cfg.Command == config.CommandCheckConfig:
+		return checkConfig(cfg, stdout, stderr)
+	case cfg.MigrateDown >= 0:
 		return migrateDown(cfg, stdout, stderr)
-	}
-	if cfg.ResetHistory {
+	case cfg.ResetHistory:
 		return resetHistory(cfg, stdout, stderr)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	switch cfg.Command {
+	case config.CommandStatus:
+		return statusCommand(ctx, cfg, stdout, stderr)
+	case config.CommandPause, config.CommandResume, config.CommandForget, config.CommandRetry, config.CommandValveRelease:
+		return adminCommand(ctx, cfg, stdout, stderr)
 	}
 	applyMemoryLimit(cfg)
 	log := newLogger(cfg, stderr)
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+	for _, w := range cfg.Warnings {
+		log.Warn().Msg(w)
+	}
 	defer survivingHangups(log)()
 
 	switch {
@@ -75,6 +77,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return once(ctx, cfg, log)
 	}
 	return daemon(ctx, cfg, log)
+}
+
+// checkConfig prints the configuration's warnings, checks the state file,
+// and says the configuration is OK (its errors were printed by run).
+func checkConfig(cfg *config.Config, stdout, stderr io.Writer) int {
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	note, err := checkStateFile(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "webservicemonitor: %v\n", err)
+		return exitStateError
+	}
+	fmt.Fprintf(stdout, "configuration OK (project %q, homes %s, state %s: %s)\n", cfg.Project, cfg.Homes, cfg.StateFile, note)
+	return exitOK
+}
+
+// printLines prints each line of text (each of the errors config.Load
+// joined) on its own line, after prefix.
+func printLines(w io.Writer, prefix, text string) {
+	for _, line := range strings.Split(text, "\n") {
+		fmt.Fprintf(w, "%s%s\n", prefix, line)
+	}
 }
 
 // survivingHangups keeps SIGHUP, whose default action would kill the
@@ -106,18 +131,6 @@ func applyMemoryLimit(cfg *config.Config) {
 	if cfg.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
-}
-
-func newLogger(cfg *config.Config, stderr io.Writer) zerolog.Logger {
-	var w io.Writer = stderr
-	if cfg.LogFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}
-	}
-	level, err := zerolog.ParseLevel(cfg.LogLevel)
-	if err != nil {
-		level = zerolog.InfoLevel
-	}
-	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
 
 // audit runs one read-only cycle, which prints itself.

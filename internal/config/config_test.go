@@ -51,6 +51,10 @@ func TestFixtures(t *testing.T) {
 		{"alertmanager-url-with-token-given-twice.yaml", `alertmanager-url: "http://alertmanager.example:9093/?token=xxxxx" is given twice`},
 		{"bad-proxy-url-with-credentials.yaml", `proxy-list-url: "ftp://{proxy}/list?token=xxxxx" is not an http(s) URL`},
 		{"bad-runbook-url-with-token.yaml", `runbook-url: "wiki.example/Runbooks?token=xxxxx" is not an http(s) URL`},
+		{"proxy-list-url-unknown-placeholder.yaml", `proxy-list-url: unknown placeholder {prxy} in "http://{prxy}:8081/list" (known: {proxy})`},
+		{"tool-url-unknown-placeholder.yaml", `tool-url: unknown placeholder {toool} in "https://toolforge.org/{tool}/{toool}" (known: {tool})`},
+		{"several-errors.yaml", `unknown key "homez"`},
+		{"missing-homes-proxy-file-and-qstat.yaml", ""}, // warnings only: see TestWarnings
 
 		// A zero that could only mean "the default" is refused, key named.
 		{"zero-qstat-timeout.yaml", "qstat-timeout: must be greater than 0, got 0s"},

@@ -49,6 +49,7 @@ var zeroOf = []struct {
 	{"up-timeout", "0s", "up-timeout: must be greater than 0, got 0s", ""},
 	{"clear-deleting-after", "0s", "clear-deleting-after: must be greater than 0, got 0s", ""},
 	{"history-retention", "0s", "history-retention: must be greater than 0, got 0s", ""},
+	{"pause-max", "0s", "pause-max: must be greater than 0, got 0s", ""},
 	{"valve-min", "0", "", "0: valve-fraction alone decides"},
 	{"valve-fraction", "0", "", "0: valve-min alone decides"},
 	{"valve-allow", "0", "", "0: none"},
@@ -182,6 +183,7 @@ func TestDefaultsAreWhatLoadGives(t *testing.T) {
 	d := Defaults()
 	d.ProjectFile, d.Project, d.StateFile, d.Qstat, d.RestartCommand = cfg.ProjectFile, cfg.Project, cfg.StateFile, cfg.Qstat, cfg.RestartCommand
 	d.QstatJob, d.ClearCommand = cfg.QstatJob, cfg.ClearCommand
+	d.Warnings = cfg.Warnings // what this machine lacks
 	if !reflect.DeepEqual(d, cfg) {
 		t.Errorf("Defaults() = %+v\nLoad gives %+v", *d, *cfg)
 	}
