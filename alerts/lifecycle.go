@@ -240,7 +240,8 @@ func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error) (map[string]A
 	}
 
 	valveKnown := cycleErr == nil && !rep.SourceFailed()
-	if valveKnown && rep.Plan.Valve.Tripped {
+	// A valve an admin released is answered: nobody is paged for it.
+	if valveKnown && rep.Plan.Valve.Tripped && rep.Plan.Valve.Release == nil {
 		add(l.valveAlert(rep))
 	}
 

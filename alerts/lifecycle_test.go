@@ -339,3 +339,19 @@ func TestToolAlertQuotesTheNotUpCause(t *testing.T) {
 		t.Errorf("description %q\ndoes not end with %q", desc, want)
 	}
 }
+
+// An admin's valve release answers the valve's page: it resolves.
+func TestValveReleaseResolvesThePage(t *testing.T) {
+	l, out := newLifecycle(nil)
+	l.Observe(report(t0, nil, true), nil, t0)
+	if len(out.calls[0].firing) != 1 {
+		t.Fatalf("valve tripped: %+v", out.calls[0])
+	}
+	released := report(t0.Add(time.Minute), nil, true)
+	released.Plan.Valve.Release = &state.Action{ID: 3, Kind: state.ActionValveRelease, Who: "alice", AtMost: 5}
+	l.Observe(released, nil, t0.Add(time.Minute))
+	last := out.calls[len(out.calls)-1]
+	if len(last.firing) != 0 || len(last.resolved) != 1 {
+		t.Errorf("after the release: firing %d, resolved %d; want the valve page resolved", len(last.firing), len(last.resolved))
+	}
+}

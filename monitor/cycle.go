@@ -42,9 +42,10 @@ type History interface {
 
 // HistorySnapshot is the history as one cycle reads it.
 type HistorySnapshot struct {
-	Records   state.Records // sorted by tool
-	LastCycle time.Time     // zero before the first cycle
-	Note      string        // shown beside the source, e.g. "no state file yet"
+	Records   state.Records  // sorted by tool
+	LastCycle time.Time      // zero before the first cycle
+	Note      string         // shown beside the source, e.g. "no state file yet"
+	Actions   []state.Action // the admin actions, by ID
 }
 
 // RestartRunner runs the restarts a plan asks for. Once start is done no
@@ -163,7 +164,7 @@ func (c *Cycle) gather(ctx context.Context, rep *Report) (Inputs, error) {
 	in.Now = rep.Started
 	began := c.Now()
 	h, err := c.History.Read(ctx)
-	in.History, in.LastCycle, in.HistoryErr = h.Records, h.LastCycle, err
+	in.History, in.LastCycle, in.HistoryErr, in.Actions = h.Records, h.LastCycle, err, h.Actions
 	rep.Sources = append(rep.Sources, SourceStatus{
 		Name: SourceState, Err: err, Items: len(h.Records), Note: h.Note, Duration: c.Now().Sub(began),
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
@@ -19,6 +20,21 @@ type Daemon struct {
 	Cycle         *Cycle
 	Interval      time.Duration
 	ShutdownGrace time.Duration // restarts in flight get this long after shutdown begins
+
+	// next is the cycle a reload put in place of Cycle, taken up by the
+	// next cycle to start; a cycle running keeps its own.
+	next atomic.Pointer[Cycle]
+}
+
+// Swap makes c the cycle from the next one on (a configuration reload).
+func (d *Daemon) Swap(c *Cycle) { d.next.Store(c) }
+
+// current is the cycle to run now.
+func (d *Daemon) current() *Cycle {
+	if c := d.next.Swap(nil); c != nil {
+		d.Cycle = c // only the scheduler's one job reads and writes it
+	}
+	return d.Cycle
 }
 
 // schedulerStopSlack is how long past the shutdown grace the scheduler waits
@@ -56,7 +72,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return
 			}
-			if _, err := d.Cycle.Run(ctx, kill); fatal(err) {
+			if _, err := d.current().Run(ctx, kill); fatal(err) {
 				select {
 				case stop <- err:
 				default:

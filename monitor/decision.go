@@ -49,6 +49,7 @@ const (
 	CodeHistoryUnknown     Code = "history-unknown"        // the restart history could not be read
 	CodeVerifying          Code = "verifying"              // restarted; waiting for it to be seen up
 	CodeQueuedAfterRestart Code = "queued-after-restart"   // still queued after a restart that did not bring it up
+	CodePaused             Code = "paused"                 // restart held by an admin\'s pause
 )
 
 // Decision is the supervisor's verdict on one tool for one cycle. Reason is
@@ -102,6 +103,9 @@ type Decision struct {
 	Next          *state.ToolRecord
 	RecordChanged bool
 	GivenUp       bool // paged: the budget is spent
+	// Retry is the admin's retry this decision's restart carries out; nil
+	// otherwise.
+	Retry *state.Action
 	// Settled is the tool's restart that awaited being seen up, when this
 	// cycle settled it (succeeded: seen up; not-up: its up timeout passed),
 	// with its outcome and detail; nil otherwise. Next holds it too.
@@ -147,4 +151,8 @@ type Valve struct {
 	Limit   int    // the most one cycle may restart before the valve trips
 	Allowed int    // restarts let through while tripped
 	Reason  string // empty unless tripped
+	// Release is the admin's valve release in effect, if any: while it
+	// lasts, Allowed restarts go through a tripped valve and nobody is
+	// paged for it.
+	Release *state.Action
 }

@@ -51,7 +51,13 @@ func (h StateFileHistory) read() (HistorySnapshot, error) {
 	if err != nil {
 		return HistorySnapshot{}, err
 	}
-	return HistorySnapshot{Records: records, LastCycle: meta.LastCycle}, nil
+	// An action that cannot be read may be a pause: acting without it is
+	// not safe, so the history as a whole is not usable.
+	actions, err := store.Actions()
+	if err != nil {
+		return HistorySnapshot{}, fmt.Errorf("reading the admin actions: %w", err)
+	}
+	return HistorySnapshot{Records: records, LastCycle: meta.LastCycle, Actions: actions}, nil
 }
 
 // RecordAttempts writes the plan's records, the attempts it starts included.
@@ -93,7 +99,8 @@ func (h StateFileHistory) open() (*state.Store, error) {
 // every record that changed, and the tools to forget. A restart's record
 // (its attempt) is written on its own, just before its command starts.
 func changes(p Plan) state.Changes {
-	ch := state.Changes{At: p.Now, Put: map[string]state.ToolRecord{}, Delete: p.Forget}
+	ch := state.Changes{At: p.Now, Put: map[string]state.ToolRecord{}, Delete: p.Forget,
+		Actions: p.Actions, DeleteActions: p.PruneActions}
 	for _, d := range p.Decisions {
 		if d.RecordChanged && d.Action != ActionRestart {
 			ch.Put[d.Tool] = *d.Next

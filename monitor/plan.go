@@ -24,8 +24,10 @@ type Inputs struct {
 	ProxyErr     error
 	History      state.Records
 	HistoryErr   error
-	LastCycle    time.Time // when the previous cycle ran; zero on the first
-	Now          time.Time
+	Actions      []state.Action // the admin actions in the state file, by ID
+
+	LastCycle time.Time // when the previous cycle ran; zero on the first
+	Now       time.Time
 }
 
 // Plan is one cycle's decisions, sorted by tool, and the history to persist.
@@ -38,6 +40,12 @@ type Plan struct {
 	// needed: no manifest asks for them and nothing in their record is
 	// within the retention.
 	Forget []string
+	// Pauses are the admin's pauses in effect.
+	Pauses []state.Action
+	// Actions are the admin actions this cycle saw first or ended, to be
+	// written back; PruneActions those ended longer than the retention ago.
+	Actions      []state.Action
+	PruneActions []uint64
 }
 
 // Restarts returns the decisions that ask for a restart.
@@ -73,18 +81,20 @@ func (p Plan) Strays() []Decision {
 func MakePlan(in Inputs, p Policy) Plan {
 	seen := join(&in)
 	plan := Plan{Now: in.Now, Desired: seen.desired}
-	decisions, wanting := decideAll(seen, &in, &p)
+	adm := newAdmin(in.Actions, in.Now)
+	decisions, wanting := decideAll(seen, &in, &p, &adm)
 	plan.Decisions = decisions
-	plan.Valve = applyValve(wanting, plan.Desired, p)
+	plan.Valve = applyValve(wanting, plan.Desired, p, adm.release, in.Now)
 	forEach(len(wanting), func(i int) { finish(wanting[i], &in, &p) })
 	plan.Forget = forgotten(seen.orphans, in, p)
+	adminOutcome(&plan, &adm, &in, &p)
 	return plan
 }
 
 // decideAll decides every tool, and finishes each decision but those that
 // ask for a restart, which the safety valve may still hold. It returns the
 // decisions and, in tool order, those restarts.
-func decideAll(seen *joined, in *Inputs, p *Policy) (decisions []Decision, wanting []*Decision) {
+func decideAll(seen *joined, in *Inputs, p *Policy, adm *admin) (decisions []Decision, wanting []*Decision) {
 	decisions = make([]Decision, len(seen.rows))
 	// Marked here, so that finding the restarts reads a byte per tool
 	// rather than every decision again.
@@ -92,7 +102,7 @@ func decideAll(seen *joined, in *Inputs, p *Policy) (decisions []Decision, wanti
 	// Each tool is decided alone, so the tools are spread over the cores.
 	forEach(len(seen.rows), func(k int) {
 		v, d := seen.view(k), &decisions[k]
-		decide(d, &v, in, p)
+		decide(d, &v, in, p, adm)
 		if restart[k] = d.Action == ActionRestart; !restart[k] {
 			finish(d, in, p)
 		}
@@ -107,7 +117,7 @@ func decideAll(seen *joined, in *Inputs, p *Policy) (decisions []Decision, wanti
 
 // decide makes d the tool's decision before the safety valve, and before
 // its next record is worked out.
-func decide(d *Decision, v *toolView, in *Inputs, p *Policy) {
+func decide(d *Decision, v *toolView, in *Inputs, p *Policy, adm *admin) {
 	d.Tool, d.Manifest = v.tool, v.manifest
 	d.Previous, d.ClockCorrected = notInFuture(v.previous, in.Now)
 	switch {
@@ -121,7 +131,12 @@ func decide(d *Decision, v *toolView, in *Inputs, p *Policy) {
 		d.Action, d.Code = ActionSkip, CodeOtherBackend
 		d.Reason = "backend " + strconv.Quote(d.Backend) + " is not managed by this supervisor"
 	default:
-		decideDesired(d, v, in, p)
+		decideDesired(d, v, in, p, adm)
+	}
+	if len(adm.retries) > 0 && d.Retry == nil && d.Action != ActionRestart && d.Action != ActionNone {
+		if r := adm.retryOf(d.Tool); r != nil {
+			d.Reason += "; " + byWhom("restart asked", r) + " not carried out"
+		}
 	}
 }
 
@@ -131,7 +146,7 @@ func decide(d *Decision, v *toolView, in *Inputs, p *Policy) {
 //
 // A restart that awaits being seen up is settled first: while it is
 // within its up timeout the tool waits for it, whatever is seen.
-func decideDesired(d *Decision, v *toolView, in *Inputs, p *Policy) {
+func decideDesired(d *Decision, v *toolView, in *Inputs, p *Policy, adm *admin) {
 	seen := observe(v, in, p)
 	d.Phase, d.Registered = seen.phase, seen.registered
 	if in.GridErr == nil && v.job != nil {
@@ -160,6 +175,7 @@ func decideDesired(d *Decision, v *toolView, in *Inputs, p *Policy) {
 	r := tracker.decide(seen)
 	d.Action, d.Code, d.Reason = r.action, r.code, r.reason
 	d.Attempts, d.NextRestart, d.GivenUp = r.attempts, r.nextRestart, r.givenUp
+	applyAdmin(d, adm, seen.code)
 	if d.Action == ActionRestart {
 		d.Clear = jobsToClear(v, d, in.Now, p)
 	}

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"time"
 
@@ -63,15 +64,24 @@ func (p Policy) backoffDelay(tool string, step int, last time.Time) time.Duratio
 	return d
 }
 
-// attemptsSince returns the attempts strictly after t (attempts are stored
-// oldest first).
+// attemptsSince returns the attempts strictly after t that count (attempts
+// are stored oldest first): those an admin forgave do not. The list is the
+// history's own unless one was forgiven.
 func attemptsSince(attempts []state.Attempt, t time.Time) []state.Attempt {
 	for i, a := range attempts {
 		if a.At.After(t) {
-			return attempts[i:]
+			return counted(attempts[i:])
 		}
 	}
 	return nil
+}
+
+// counted drops the forgiven attempts.
+func counted(attempts []state.Attempt) []state.Attempt {
+	if !slices.ContainsFunc(attempts, func(a state.Attempt) bool { return a.Forgiven }) {
+		return attempts
+	}
+	return slices.DeleteFunc(slices.Clone(attempts), func(a state.Attempt) bool { return a.Forgiven })
 }
 
 // valveLimit is how many restarts one cycle may ask for before the valve

@@ -108,10 +108,11 @@ func withStartedAttempt(next state.ToolRecord, now time.Time, reason string) sta
 
 // noteRefusal tells the tool, once, of a refusal it has not heard of yet.
 func noteRefusal(d *Decision, next *state.ToolRecord) {
-	if d.Action == ActionHold && d.Code == CodeValve {
+	if d.Action == ActionHold && (d.Code == CodeValve || d.Code == CodePaused) {
 		// A valve hold is the platform's problem, not the tool's: thousands
 		// of service.log lines during a proxy failover would tell nobody
-		// anything.
+		// anything. A pause is the admin's, and a tool named in one hears
+		// of it once, as the action.
 		return
 	}
 	if notice := d.noticeKey(); notice != "" && notice != next.Notice {

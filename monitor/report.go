@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -90,6 +91,7 @@ type jsonReport struct {
 	DryRun      bool                  `json:"dry_run"`
 	Sources     map[string]jsonSource `json:"sources"`
 	Valve       jsonValve             `json:"valve"`
+	Pauses      []*jsonAction         `json:"pauses"` // the admin's pauses in effect
 	Summary     map[string]int        `json:"summary"`
 	Tools       []jsonTool            `json:"tools"`
 }
@@ -103,11 +105,41 @@ type jsonSource struct {
 }
 
 type jsonValve struct {
-	Tripped bool   `json:"tripped"`
-	Wanting int    `json:"wanting"`
-	Limit   int    `json:"limit"`
-	Allowed int    `json:"allowed"`
-	Reason  string `json:"reason,omitempty"`
+	Tripped  bool        `json:"tripped"`
+	Wanting  int         `json:"wanting"`
+	Limit    int         `json:"limit"`
+	Allowed  int         `json:"allowed"`
+	Reason   string      `json:"reason,omitempty"`
+	Released *jsonAction `json:"released"` // the admin's valve release in effect, or null
+}
+
+// jsonAction is an admin action as the JSON report shows it.
+type jsonAction struct {
+	ID     uint64     `json:"id"`
+	Kind   string     `json:"kind"`
+	Tools  []string   `json:"tools"` // empty: the whole platform
+	Who    string     `json:"who"`
+	At     time.Time  `json:"at"`
+	Until  *time.Time `json:"until,omitempty"`
+	AtMost int        `json:"at_most,omitempty"`
+	Reason string     `json:"reason"`
+}
+
+func toJSONAction(a *state.Action) *jsonAction {
+	if a == nil {
+		return nil
+	}
+	tools := a.Tools
+	if tools == nil {
+		tools = []string{}
+	}
+	return &jsonAction{ID: a.ID, Kind: string(a.Kind), Tools: tools, Who: a.Who, At: a.At.UTC(),
+		Until: optTime(a.Until), AtMost: a.AtMost, Reason: a.Reason}
+}
+
+func toJSONValve(v Valve) jsonValve {
+	return jsonValve{Tripped: v.Tripped, Wanting: v.Wanting, Limit: v.Limit, Allowed: v.Allowed,
+		Reason: v.Reason, Released: toJSONAction(v.Release)}
 }
 
 type jsonTool struct {
@@ -196,9 +228,13 @@ func (r Report) WriteJSON(w io.Writer) error {
 		GeneratedAt: r.Started.UTC(),
 		DryRun:      r.DryRun,
 		Sources:     map[string]jsonSource{},
-		Valve:       jsonValve(r.Plan.Valve),
+		Valve:       toJSONValve(r.Plan.Valve),
+		Pauses:      make([]*jsonAction, 0, len(r.Plan.Pauses)),
 		Summary:     r.Summary(),
 		Tools:       make([]jsonTool, 0, len(r.Plan.Decisions)),
+	}
+	for i := range r.Plan.Pauses {
+		out.Pauses = append(out.Pauses, toJSONAction(&r.Plan.Pauses[i]))
 	}
 	for _, s := range r.Sources {
 		js := jsonSource{Status: "ok", Items: s.Items, DurationMS: s.Duration.Milliseconds(), Note: s.Note}
@@ -257,10 +293,7 @@ func (r Report) WriteTable(w io.Writer) error {
 		if d.GridState != "" {
 			grid = fmt.Sprintf("%s (%d)", d.GridState, d.JobNumber)
 		}
-		reg := "?"
-		if d.Registered != nil {
-			reg = map[bool]string{true: "registered", false: "missing"}[*d.Registered]
-		}
+		reg := registrationWord(d, r.sourceFailed(SourceProxy))
 		next := "-"
 		if !d.NextRestart.IsZero() {
 			next = auditTime(d.NextRestart, r.Started)
@@ -275,11 +308,51 @@ func (r Report) WriteTable(w io.Writer) error {
 	if r.Plan.Valve.Tripped {
 		fmt.Fprintln(w, "VALVE: "+r.Plan.Valve.Reason)
 	}
+	for i := range r.Plan.Pauses {
+		fmt.Fprintln(w, "PAUSED: "+PauseSentence(&r.Plan.Pauses[i]))
+	}
 	s := r.Summary()
 	fmt.Fprintf(w, "%d desired grid web services: %d up, %d to restart, %d waiting, %d held, %d given up; %d skipped\n",
 		s["desired"], s[string(ActionNone)], s[string(ActionRestart)], s[string(ActionWait)],
 		s[string(ActionHold)], s[string(ActionGiveUp)], s[string(ActionSkip)])
 	return nil
+}
+
+// registrationWord is what the audit table says of a tool's registration
+// with the proxy: a word, never a bare "?".
+func registrationWord(d Decision, proxyFailed bool) string {
+	switch {
+	case d.Registered != nil && *d.Registered:
+		return "registered"
+	case d.Registered != nil:
+		return "missing"
+	case d.Code == CodeProxyUnknown || (proxyFailed && d.Phase == PhaseRunning):
+		return "unknown"
+	case d.Code == CodeUnchecked:
+		return "unchecked"
+	}
+	return "-" // not looked at: no running job, or not ours
+}
+
+// sourceFailed reports whether the named source failed this cycle.
+func (r Report) sourceFailed(name string) bool {
+	for _, s := range r.Sources {
+		if s.Name == name && s.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// PauseSentence says what a pause holds, who made it, since and until
+// when, and why: the audit, the log and status show it so.
+func PauseSentence(p *state.Action) string {
+	what := "restarts of every tool"
+	if len(p.Tools) > 0 {
+		what = "restarts of " + strings.Join(p.Tools, ", ")
+	}
+	return fmt.Sprintf("%s paused by %s since %s until %s: %q (action %d)",
+		what, p.Who, stamp(p.At), stamp(p.Until), p.Reason, p.ID)
 }
 
 // auditTime is a time as the audit table shows it (UTC): the time of day
@@ -324,6 +397,11 @@ func (r Report) Log(log zerolog.Logger, err error) {
 	if r.Plan.Valve.Tripped {
 		log.Error().Int("wanting", r.Plan.Valve.Wanting).Int("limit", r.Plan.Valve.Limit).Msg(r.Plan.Valve.Reason)
 	}
+	for i := range r.Plan.Pauses {
+		p := &r.Plan.Pauses[i]
+		log.Info().Uint64("action", p.ID).Str("who", p.Who).Time("since", p.At).Time("until", p.Until).
+			Strs("tools", p.Tools).Msg(PauseSentence(p))
+	}
 	outcomes := r.outcomes()
 	for _, d := range r.Plan.Decisions {
 		if d.ClockCorrected {
@@ -334,8 +412,8 @@ func (r Report) Log(log zerolog.Logger, err error) {
 		// platform with thousands of tools would drown what matters.
 		ev := log.Debug()
 		switch {
-		case d.Action == ActionGiveUp:
-			ev = log.Warn()
+		case d.Action == ActionGiveUp && (d.RecordChanged || d.Notice != ""):
+			ev = log.Warn() // when it gives up, not every cycle after
 		case d.Action == ActionRestart || d.Action == ActionHold || d.Notice != "":
 			ev = log.Info()
 		case d.Action != ActionNone && d.RecordChanged:
@@ -352,6 +430,17 @@ func (r Report) Log(log zerolog.Logger, err error) {
 		ev.Msg(d.Reason)
 	}
 	r.logEndings(log)
+	if !r.DryRun {
+		for _, a := range r.Plan.FirstSeen() {
+			log.Info().Uint64("action", a.ID).Str("kind", string(a.Kind)).Str("who", a.Who).Strs("tools", a.Tools).
+				Msg("acting on admin action: " + ActionSentence(&a))
+		}
+		for _, a := range r.Plan.Actions {
+			if !a.Ended.IsZero() && a.Kind != state.ActionResume && a.Kind != state.ActionForget {
+				log.Info().Uint64("action", a.ID).Str("kind", string(a.Kind)).Msg("admin action ended: " + a.EndedBecause)
+			}
+		}
+	}
 	s := r.Summary()
 	ev := log.Info()
 	if err != nil {

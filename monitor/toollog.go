@@ -101,12 +101,14 @@ func (t ToolLogReporter) lines(rep Report) []toolLineJob {
 	for _, c := range rep.Cleared {
 		cleared[c.Tool] = append(cleared[c.Tool], c)
 	}
+	admin := adminLines(rep)
 	var jobs []toolLineJob
 	for _, d := range rep.Plan.Decisions {
 		if d.Home == "" || d.Account == "" {
 			continue // no verified owner to write as
 		}
-		if lines := toolLines(d, results, cleared[d.Tool], rep.DryRun); len(lines) > 0 {
+		lines := append(admin[d.Tool], toolLines(d, results, cleared[d.Tool], rep.DryRun)...)
+		if len(lines) > 0 {
 			jobs = append(jobs, toolLineJob{d: d, lines: lines})
 		}
 	}
@@ -126,6 +128,22 @@ func (t ToolLogReporter) append(ctx context.Context, d Decision, line string) bo
 		t.Progress()
 	}
 	return true
+}
+
+// adminLines are, by tool, the admin actions naming it that this cycle
+// acted on first: one line each. (One for the whole platform concerns no
+// tool in particular: the log tells of it.)
+func adminLines(rep Report) map[string][]string {
+	if rep.DryRun {
+		return nil
+	}
+	lines := map[string][]string{}
+	for _, a := range rep.Plan.FirstSeen() {
+		for _, tool := range a.Tools {
+			lines[tool] = append(lines[tool], "admin action: "+ActionSentence(&a))
+		}
+	}
+	return lines
 }
 
 // toolLines are what the tool hears about its decision, in order: its

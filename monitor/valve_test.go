@@ -23,22 +23,22 @@ func TestValveLetsTheLongestDownThroughFirst(t *testing.T) {
 	}
 	p := testPolicy()
 	p.ValveMin, p.ValveFraction, p.ValveAllow = 1, 0, 2
-	v := applyValve(wantRestart(decisions), 5, p)
+	v := applyValve(wantRestart(decisions), 5, p, nil, t0)
 	want := Valve{Tripped: true, Wanting: 4, Limit: 1, Allowed: 2,
 		Reason: "safety valve: 4 of 5 tools need a restart at once (limit 1); holding restarts, the cause is likely the proxy or the grid rather than the tools"}
 	if v != want {
 		t.Fatalf("valve %+v, want %+v", v, want)
 	}
-	// a has no down streak recorded yet, a zero time, which sorts first (as
-	// it always has); then c, down longest, then b and d, by name.
-	for tool, action := range map[string]Action{"a": ActionRestart, "c": ActionRestart, "b": ActionHold, "d": ActionHold, "e": ActionNone} {
+	// c, down longest, then b and d, by name; a has no down streak
+	// recorded yet: it went down now, and comes last.
+	for tool, action := range map[string]Action{"c": ActionRestart, "b": ActionRestart, "d": ActionHold, "a": ActionHold, "e": ActionNone} {
 		for _, d := range decisions {
 			if d.Tool == tool && d.Action != action {
 				t.Errorf("%s: %s, want %s", tool, d.Action, action)
 			}
 		}
 	}
-	held := decisions[3]
+	held := decisions[3] // d
 	if held.Code != CodeValve || held.Attempts != 0 || !held.NextRestart.IsZero() || held.Reason != "no job; "+want.Reason {
 		t.Errorf("held decision %+v", held)
 	}
@@ -48,7 +48,7 @@ func TestValveAtTheLimitHoldsNothing(t *testing.T) {
 	decisions := []Decision{{Tool: "a", Action: ActionRestart, Previous: new(state.ToolRecord)}}
 	p := testPolicy()
 	p.ValveMin, p.ValveFraction = 1, 0
-	if v := applyValve(wantRestart(decisions), 1, p); v.Tripped || v.Wanting != 1 || v.Limit != 1 || decisions[0].Action != ActionRestart {
+	if v := applyValve(wantRestart(decisions), 1, p, nil, t0); v.Tripped || v.Wanting != 1 || v.Limit != 1 || decisions[0].Action != ActionRestart {
 		t.Errorf("valve %+v, decision %s", v, decisions[0].Action)
 	}
 }

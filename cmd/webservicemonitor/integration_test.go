@@ -336,8 +336,8 @@ func TestConfigurationErrors(t *testing.T) {
 		{"relative path", "state-file: state.db\n", nil, "state-file:"},
 		{"mode in file", "dry-run: true\n", nil, "command-line mode"},
 		{"unknown placeholder", "", []string{"--restart-command", "/bin/true {user}"}, "unknown placeholder {user}"},
-		{"missing qstat", "", []string{"--qstat", "/nonexistent/qstat -xml"}, "qstat:"},
 		{"bad flag value", "", []string{"--min-uid", "many"}, "min-uid:"},
+		{"unknown proxy placeholder", "", []string{"--proxy-list-url", "http://{prxy}:8081/list"}, "proxy-list-url: unknown placeholder {prxy}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -358,6 +358,11 @@ func TestConfigurationErrors(t *testing.T) {
 	}
 	if out, _, code := r.run("--check-config"); code != 0 || !strings.Contains(out, "configuration OK") {
 		t.Errorf("good config: exit %d, %q", code, out)
+	}
+	// A qstat that is not there yet (a host being set up) is a warning.
+	if out, errOut, code := r.run("--check-config", "--qstat", "/nonexistent/qstat -xml"); code != 0 ||
+		!strings.Contains(out, "configuration OK") || !strings.Contains(errOut, "warning: qstat:") {
+		t.Errorf("missing qstat: exit %d, %q, %q; want 0 with a warning", code, out, errOut)
 	}
 	out, err := exec.Command(r.bin, "--version").Output()
 	if err != nil || !strings.Contains(string(out), "webservicemonitor") || !strings.Contains(string(out), "go1.") {

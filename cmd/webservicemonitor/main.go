@@ -68,15 +68,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		log.Warn().Msg(w)
 	}
-	defer survivingHangups(log)()
-
 	switch {
 	case cfg.DryRun:
+		defer survivingHangups(log)()
 		return audit(ctx, cfg, stdout, log)
 	case cfg.Once:
+		defer survivingHangups(log)()
 		return once(ctx, cfg, log)
 	}
-	return daemon(ctx, cfg, log)
+	return daemon(ctx, cfg, log, args)
 }
 
 // checkConfig prints the configuration's warnings, checks the state file,
@@ -104,7 +104,8 @@ func printLines(w io.Writer, prefix, text string) {
 
 // survivingHangups keeps SIGHUP, whose default action would kill the
 // process in the middle of a restart and orphan it, from doing anything but
-// a log line. It returns the function that stops listening.
+// a log line, in the one-cycle modes (the daemon reloads on it). It returns
+// the function that stops listening.
 func survivingHangups(log zerolog.Logger) func() {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -113,7 +114,7 @@ func survivingHangups(log zerolog.Logger) func() {
 		for {
 			select {
 			case <-hup:
-				log.Warn().Msg("SIGHUP received: reloading the configuration is not supported; carrying on with the one read at start (restart the daemon to apply changes)")
+				log.Warn().Msg("SIGHUP received: a single cycle does not reload its configuration; carrying on")
 			case <-done:
 				return
 			}
@@ -213,7 +214,7 @@ func once(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
 	return rep.ExitCode()
 }
 
-func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
+func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger, args []string) int {
 	release, err := lockDaemon(cfg, log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot use the state file")
@@ -238,12 +239,16 @@ func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
 	if systemd := startSystemd(ctx, cfg, log); systemd != nil { // nil: systemd did not start the daemon
 		reporters, watchdog = append(reporters, systemd), systemd
 	}
-	cycle, err := newActingCycle(cfg, log, reporters, watchdog)
+	build := func(c *config.Config) (*monitor.Cycle, error) { return newActingCycle(c, log, reporters, watchdog) }
+	cycle, err := build(cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot compose the cycle")
 		return exitBadConfig
 	}
+	obs.metrics.SetPauseMax(cfg.PauseMax)
+	obs.metrics.ConfigLoaded(true, time.Now())
 	d := &monitor.Daemon{Cycle: cycle, Interval: cfg.Interval, ShutdownGrace: cfg.ShutdownGrace}
+	(&reloader{args: args, current: cfg, daemon: d, build: build, metrics: obs.metrics, log: log}).watch(ctx)
 	if err := d.Run(ctx); err != nil {
 		log.Error().Err(err).Msg("webservicemonitor stopped")
 		return exitStateError

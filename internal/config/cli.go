@@ -12,7 +12,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"webservicemonitor/sources/manifest"
+	"webservicemonitor/internal/toolname"
 )
 
 const programName = "webservicemonitor"
@@ -114,10 +114,13 @@ func (cl *commandLine) application(ks []key) *kingpin.Application {
 	pause.Flag("for", "how long the hold lasts; it ends by itself; at most pause-max").PlaceHolder("DURATION").Required().StringVar(&cl.pause)
 	pause.Arg("tool", "the tools to pause; none: the whole platform").StringsVar(&cl.tools)
 	resume := app.Command(CommandResume, "end a pause before its time")
+	resume.Flag("reason", "why; recorded with the action").PlaceHolder("TEXT").StringVar(&cl.reason)
 	resume.Arg("tool", "the tools to resume; none: the whole platform's pause").StringsVar(&cl.tools)
 	forget := app.Command(CommandForget, "clear the tools' restart budget, backoff and given-up state, so the next cycle may restart them (their past attempts stay in the history, marked forgiven)")
+	forget.Flag("reason", "why; recorded with the action").PlaceHolder("TEXT").StringVar(&cl.reason)
 	forget.Arg("tool", "the tools to forget").Required().StringsVar(&cl.tools)
 	retry := app.Command(CommandRetry, "restart the tools at the next cycle even if backoff holds them (counted as an attempt)")
+	retry.Flag("reason", "why; recorded with the action").PlaceHolder("TEXT").StringVar(&cl.reason)
 	retry.Arg("tool", "the tools to restart").Required().StringsVar(&cl.tools)
 	release := app.Command("valve", "the safety valve").Command("release", "restart the tools the valve is holding, at most N a cycle, until none wants a restart")
 	release.Flag("at-most", "restarts a cycle, at least 1").PlaceHolder("N").Required().StringVar(&cl.atMost)
@@ -201,7 +204,7 @@ func (cl *commandLine) apply(c *Config) []error {
 	}
 	var errs []error
 	for _, t := range cl.tools {
-		if !manifest.SafeToolName(t) {
+		if !toolname.Safe(t) {
 			errs = append(errs, fmt.Errorf("%s: %q is not a tool name (lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64)", c.Command, t))
 		}
 	}

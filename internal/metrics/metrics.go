@@ -16,6 +16,8 @@ import (
 	"io/fs"
 	"net"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"webservicemonitor/internal/buildinfo"
+	"webservicemonitor/internal/sanitize"
 	"webservicemonitor/monitor"
 	"webservicemonitor/state"
 )
@@ -108,6 +111,12 @@ type Metrics struct {
 	valveTripped     prometheus.Gauge
 	valveWanting     prometheus.Gauge
 	valveLimit       prometheus.Gauge
+	valveReleased    prometheus.Gauge
+	pauseStarted     *prometheus.GaugeVec
+	pauseUntil       *prometheus.GaugeVec
+	pauseMax         prometheus.Gauge
+	reloadOK         prometheus.Gauge
+	reloadOKAt       prometheus.Gauge
 
 	sourceDuration   *prometheus.HistogramVec
 	sourceErrors     *prometheus.CounterVec
@@ -221,6 +230,14 @@ func (m *Metrics) newRestartMetrics(r registrar) {
 	m.valveTripped = r.gauge("safety_valve_tripped", "1 while the safety valve holds restarts, else 0.")
 	m.valveWanting = r.gauge("safety_valve_wanting_tools", "Tools that needed a restart in the last cycle.")
 	m.valveLimit = r.gauge("safety_valve_limit_tools", "The most tools one cycle may restart before the valve trips.")
+	m.valveReleased = r.gauge("safety_valve_released", "1 while an admin's valve release lets restarts through a tripped valve, else 0.")
+	pauseLabels := []string{"action", "who", "tools", "reason"}
+	m.pauseStarted = r.gaugeVec("pause_started_timestamp_seconds",
+		"When each admin pause in effect began; tools is \"all\" or the tools it holds, reason why (both cut to 100 characters).", pauseLabels...)
+	m.pauseUntil = r.gaugeVec("pause_until_timestamp_seconds", "When each admin pause in effect ends by itself.", pauseLabels...)
+	m.pauseMax = r.gauge("pause_max_seconds", "The longest pause an admin may declare (pause-max); the shipped rule pages for a pause older than this.")
+	m.reloadOK = r.gauge("config_last_reload_successful", "1 when the last configuration reload (SIGHUP) succeeded or none was asked, 0 when it was refused.")
+	m.reloadOKAt = r.gauge("config_last_reload_success_timestamp_seconds", "When the configuration was last loaded successfully (at start or on SIGHUP).")
 }
 
 // newSourceMetrics defines the per-source series: a failing source is what
@@ -387,6 +404,8 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 	for code, n := range skipped {
 		m.manifestsSkipped.WithLabelValues(code).Set(float64(n))
 	}
+	m.observePauses(p)
+	m.valveReleased.Set(boolean(p.Valve.Release != nil))
 	m.valveTripped.Set(boolean(p.Valve.Tripped))
 	m.valveWanting.Set(float64(p.Valve.Wanting))
 	m.valveLimit.Set(float64(p.Valve.Limit))
@@ -543,5 +562,34 @@ func (m *Metrics) observeClears(rep monitor.Report) {
 			result = "failed"
 		}
 		m.jobsCleared.WithLabelValues(result).Inc()
+	}
+}
+
+// observePauses exports each admin pause in effect: who, since, until and
+// why are the labels and values a dashboard or a rule needs. Few series:
+// pauses are rare and short.
+func (m *Metrics) observePauses(p monitor.Plan) {
+	m.pauseStarted.Reset()
+	m.pauseUntil.Reset()
+	for _, a := range p.Pauses {
+		tools := "all"
+		if len(a.Tools) > 0 {
+			tools = strings.Join(a.Tools, ",")
+		}
+		labels := []string{strconv.FormatUint(a.ID, 10), sanitize.Text(a.Who, 100), sanitize.Text(tools, 100), sanitize.Text(a.Reason, 100)}
+		m.pauseStarted.WithLabelValues(labels...).Set(seconds(a.At))
+		m.pauseUntil.WithLabelValues(labels...).Set(seconds(a.Until))
+	}
+}
+
+// SetPauseMax exports the longest pause an admin may declare.
+func (m *Metrics) SetPauseMax(d time.Duration) { m.pauseMax.Set(d.Seconds()) }
+
+// ConfigLoaded records a configuration load: at start and after each
+// SIGHUP, successful or not.
+func (m *Metrics) ConfigLoaded(ok bool, at time.Time) {
+	m.reloadOK.Set(boolean(ok))
+	if ok {
+		m.reloadOKAt.Set(seconds(at))
 	}
 }

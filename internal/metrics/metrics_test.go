@@ -304,10 +304,15 @@ func TestRegistriesAreSeparate(t *testing.T) {
 // scrape passes promtool's lint when promtool is installed.
 func TestDeployQueriesNameExportedMetrics(t *testing.T) {
 	m := New(buildinfo.Get(), time.Minute, time.Now)
-	m.Observe(report(t0, []monitor.Decision{
+	rep := report(t0, []monitor.Decision{
 		decision("echo", "generic", monitor.ActionGiveUp, monitor.CodeBudgetExhausted, monitor.PhaseNone, t0),
 		{Tool: "hotel", Manifest: &manifest.Manifest{Tool: "hotel"}, Action: monitor.ActionSkip, Code: "invalid-yaml"},
-	}, []monitor.Result{{Tool: "echo", Outcome: state.OutcomeFailed}}), nil)
+	}, []monitor.Result{{Tool: "echo", Outcome: state.OutcomeFailed}})
+	// A pause in effect: its series exist only then.
+	rep.Plan.Pauses = []state.Action{{ID: 4, Kind: state.ActionPause, Who: "alice", At: t0, Until: t0.Add(time.Hour), Reason: "grid maintenance"}}
+	m.Observe(rep, nil)
+	m.SetPauseMax(24 * time.Hour)
+	m.ConfigLoaded(true, t0)
 	m.AlertsQueued("http://127.0.0.1:9093", 0)
 	m.AlertsFiring(map[string]int{"WebserviceGivenUp": 1})
 	got := scrape(t, m)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"webservicemonitor/internal/accounts"
 	"webservicemonitor/internal/safeopen"
+	"webservicemonitor/internal/toolname"
 )
 
 // FileName is the manifest's name inside a tool's home.
@@ -27,13 +27,9 @@ const FileName = "service.manifest"
 // the root daemon read gigabytes.
 const MaxSize = 64 << 10
 
-// toolNamePattern keeps a tool name safe to use in account names, paths, job
-// names and log lines.
-var toolNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-
 // SafeToolName reports whether name is a tool name safe to use in account
 // names, paths, job names and command lines, and to show as it is.
-func SafeToolName(name string) bool { return toolNamePattern.MatchString(name) }
+func SafeToolName(name string) bool { return toolname.Safe(name) }
 
 // Scanner reads every tool's manifest under a homes root. It runs as root in
 // homes its tools control, so it never follows a symlink, never opens a file
@@ -301,7 +297,7 @@ func (s *Scanner) checkHome(ctx context.Context, tool string) (*Manifest, *Skipp
 	if strings.HasPrefix(tool, ".") {
 		return nil, skip(ReasonBadName, "the directory %s is hidden (its name starts with '.'), so it is no tool's home and its manifest is not read", displayPath(home))
 	}
-	if !toolNamePattern.MatchString(tool) {
+	if !toolname.Safe(tool) {
 		return nil, skip(ReasonBadName, "tool name %q is not a safe name (1 to 64 lowercase letters, digits, '-', '_' or '.', not starting with '.')", tool)
 	}
 

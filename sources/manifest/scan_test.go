@@ -40,7 +40,7 @@ func (h *homes) home(name string) string {
 }
 
 func (h *homes) account(name string) {
-	if !toolNamePattern.MatchString(name) {
+	if !SafeToolName(name) {
 		return // such names never reach the account lookup, and would break the file
 	}
 	h.passwd = append(h.passwd, fmt.Sprintf("tools.%s:x:%d:%d::%s:/bin/bash", name, os.Getuid(), os.Getgid(), filepath.Join(h.root, name)))

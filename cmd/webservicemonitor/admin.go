@@ -1,0 +1,123 @@
+package main
+
+// The admin commands: pause, resume, forget, retry and valve release write
+// an action to the state file (with who, when and why) for the daemon's
+// next cycle to act on; status shows each tool's decision, history and the
+// actions that concern it. They work while the daemon runs: it holds the
+// file only during a cycle.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"webservicemonitor/internal/config"
+	"webservicemonitor/monitor"
+	"webservicemonitor/state"
+)
+
+// adminCommand records the admin action the command line asks for.
+func adminCommand(_ context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
+	a, err := newAction(cfg, time.Now().UTC())
+	if err != nil {
+		fmt.Fprintf(stderr, "webservicemonitor %s: %v\n", cfg.Command, err)
+		return exitBadConfig
+	}
+	recorded, notes, err := recordAction(cfg, a)
+	if err != nil {
+		fmt.Fprintf(stderr, "webservicemonitor %s: %v\n", cfg.Command, err)
+		return exitStateError
+	}
+	fmt.Fprintf(stdout, "action %d recorded in %s: %s\n", recorded.ID, cfg.StateFile, monitor.ActionSentence(&recorded))
+	for _, n := range notes {
+		fmt.Fprintln(stdout, "note: "+n)
+	}
+	fmt.Fprintln(stdout, "the daemon acts on it at its next cycle; `webservicemonitor status` shows it")
+	return exitOK
+}
+
+// newAction is the action the command line describes, made now by whoever
+// runs the command.
+func newAction(cfg *config.Config, now time.Time) (state.Action, error) {
+	a := state.Action{Tools: cfg.Admin.Tools, Who: whoAmI(), At: now, Reason: cfg.Admin.Reason}
+	switch cfg.Command {
+	case config.CommandPause:
+		a.Kind, a.Until = state.ActionPause, now.Add(cfg.Admin.For)
+	case config.CommandResume:
+		a.Kind = state.ActionResume
+	case config.CommandForget:
+		a.Kind = state.ActionForget
+	case config.CommandRetry:
+		a.Kind = state.ActionRetry
+	case config.CommandValveRelease:
+		a.Kind, a.AtMost = state.ActionValveRelease, cfg.Admin.AtMost
+	default:
+		return state.Action{}, fmt.Errorf("%q is not an admin action", cfg.Command)
+	}
+	if a.Kind == state.ActionResume || a.Kind == state.ActionForget {
+		// They take effect as they are made: nothing of them lasts.
+		a.Ended, a.EndedBecause = now, "done"
+	}
+	return a, nil
+}
+
+// whoAmI is the admin behind the command: the one who ran sudo, else the
+// user running it.
+func whoAmI() string {
+	if u := os.Getenv("SUDO_USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "uid " + strconv.Itoa(os.Getuid())
+}
+
+// recordAction writes the action, and for a forget the tools' forgiven
+// records, in one transaction of the state file. notes say what the admin
+// should know (a tool without history).
+func recordAction(cfg *config.Config, a state.Action) (state.Action, []string, error) {
+	store, err := state.Open(cfg.StateFile, state.Options{LockTimeout: cfg.StateLockWait})
+	if err != nil {
+		return a, nil, fmt.Errorf("the state file is not usable: %w", err)
+	}
+	put, notes, err := forgiven(store, a)
+	if err == nil {
+		a, err = store.RecordAction(a, put)
+	}
+	return a, notes, errors.Join(err, store.Close())
+}
+
+// forgiven is, for a forget, each tool's record with its attempts marked
+// forgiven and its backoff and given-up state cleared: the next cycle may
+// restart it, and a refusal is told again.
+func forgiven(store *state.Store, a state.Action) (map[string]state.ToolRecord, []string, error) {
+	if a.Kind != state.ActionForget {
+		return nil, nil, nil
+	}
+	records, err := store.Histories()
+	if err != nil {
+		return nil, nil, err
+	}
+	put := map[string]state.ToolRecord{}
+	var notes []string
+	for _, tool := range a.Tools {
+		rec, ok := records.Get(tool)
+		if !ok {
+			notes = append(notes, "tool "+tool+" has no restart history: nothing to forget")
+			continue
+		}
+		rec.Attempts = append([]state.Attempt(nil), rec.Attempts...)
+		for i := range rec.Attempts {
+			rec.Attempts[i].Forgiven = true
+		}
+		rec.BackoffStep, rec.GivenUpAt, rec.Notice = 0, time.Time{}, ""
+		put[tool] = rec
+	}
+	return put, notes, nil
+}
