@@ -306,8 +306,12 @@ func checkGridFailed(t *testing.T, d *daemon, cause string) {
 		t.Errorf("%d cycles, %d logged the grid failing with %q; log:\n%s", len(cycles), failed, cause, tail(d.text(), 2000))
 	}
 	for _, c := range cycles {
-		if took, _ := c["took"].(float64); took > 3500 {
-			t.Errorf("a cycle took %.0f ms", took)
+		// Durations are logged with their unit ("1.5s").
+		took, err := time.ParseDuration(fmt.Sprint(c["took"]))
+		if err != nil {
+			t.Errorf("a cycle's duration %v is not a duration: %v", c["took"], err)
+		} else if took > 3500*time.Millisecond {
+			t.Errorf("a cycle took %s", took)
 		}
 	}
 }
