@@ -128,8 +128,17 @@ func TestObservabilityAgainstRealPrometheusAndAlertmanager(t *testing.T) {
 		v, ok := metricValue(scrape(t, s.daemonAddr), "webservicemonitor_alert_queue_length")
 		return ok && v == 0, fmt.Sprint(v)
 	})
-	exposition := scrape(t, s.daemonAddr) // echo down and paged, restarts done: every series there is
+	// A pause of a tool that is up: its series exist only while one is in
+	// effect, and the pause rule queries them.
+	bin := filepath.Join(s.root, "bin", "webservicemonitor")
+	run(t, nil, bin, "--config", s.world.ConfigFile, "pause", "--reason", "e2e: every series", "--for", "10m", "alpha")
+	var exposition []byte
+	rig.WaitFor(t, 30*time.Second, "the pause in the metrics", func() (bool, string) {
+		exposition = scrape(t, s.daemonAddr) // echo down and paged, restarts done, a pause: every series there is
+		return strings.Contains(string(exposition), "webservicemonitor_pause_started_timestamp_seconds{"), ""
+	})
 	s.checkExposition(exposition)
+	run(t, nil, bin, "--config", s.world.ConfigFile, "resume", "alpha")
 
 	// 4. kill -9 the daemon and start it again: the same page (same labels,
 	// same fingerprint, same start), not a second one, and nothing left
@@ -207,7 +216,7 @@ func newSuite(t *testing.T) *suite {
 func (s *suite) staticChecks() {
 	rules := filepath.Join(s.root, "deploy", "prometheus", "webservicemonitor.rules.yml")
 	out := run(s.t, nil, "promtool", "check", "rules", rules)
-	if !strings.Contains(out, "SUCCESS: 6 rules found") || strings.Contains(strings.ToLower(out), "warn") {
+	if !strings.Contains(out, "SUCCESS: 8 rules found") || strings.Contains(strings.ToLower(out), "warn") {
 		s.t.Errorf("promtool check rules:\n%s", out)
 	}
 	out = run(s.t, nil, "promtool", "test", "rules", filepath.Join(s.root, "deploy", "prometheus", "webservicemonitor.rules.test.yml"))
@@ -420,8 +429,8 @@ func (s *suite) checkRulesHealthy() {
 			}
 		}
 	}
-	if n != 6 {
-		s.t.Errorf("Prometheus loaded %d rules, want 6", n)
+	if n != 8 {
+		s.t.Errorf("Prometheus loaded %d rules, want 8", n)
 	}
 }
 
