@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.String("u", "", "user (qstat; accepted for the real command line)")
 	owner := fs.String("owner", "", "the account deleting the job (qdel), as sudo -u would make it")
 	fs.Bool("xml", false, "XML output (qstat; always on)")
-	duration := fs.Duration("for", 16*time.Second, "how long the demo daemon runs (run)")
+	wait := fs.Duration("wait", time.Minute, "the longest wait for one step of the demo's story (run)")
 	keep := fs.Bool("keep", false, "keep the demo directory (run)")
 	monitorBin := fs.String("monitor", "", "webservicemonitor binary (run; default: next to demogrid)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -73,13 +74,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Restarting webservice... started %s-%s\n", *web, *tool)
 		return 0
 	case "run":
-		return runDemo(ctx, *duration, *keep, *monitorBin, stdout, stderr)
+		return runDemo(ctx, *wait, *keep, *monitorBin, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "demogrid: unknown command %q\n", args[0])
 	return 2
 }
 
-func runDemo(ctx context.Context, duration time.Duration, keep bool, monitorBin string, stdout, stderr io.Writer) int {
+// runDemo lays out the demo platform, runs the daemon against it while
+// demo-admin tells the story (see story.go), then stops it and shows what
+// echo was told and the audit.
+func runDemo(ctx context.Context, wait time.Duration, keep bool, monitorBin string, stdout, stderr io.Writer) int {
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(stderr, "demogrid:", err)
@@ -102,26 +106,13 @@ func runDemo(ctx context.Context, duration time.Duration, keep bool, monitorBin 
 		return 1
 	}
 	defer stopList()
-	addr := world.ProxyAddr
 
-	introduce(stdout, addr, dir, duration)
-
-	daemon := exec.Command(monitorBin, "--config", world.ConfigFile)
-	daemon.Stdout, daemon.Stderr = stdout, stdout
-	if err := daemon.Start(); err != nil {
-		fmt.Fprintln(stderr, "demogrid: starting", monitorBin, ":", err)
+	introduce(stdout, world.ProxyAddr, dir)
+	s := &story{ctx: ctx, monitorBin: monitorBin, configFile: world.ConfigFile, dir: dir, grid: world.Grid, wait: wait, out: stdout}
+	if err := superviseDuring(s, stdout); err != nil {
+		fmt.Fprintln(stderr, "demogrid:", err)
 		return 1
 	}
-	select {
-	case <-time.After(duration):
-	case <-ctx.Done():
-	}
-	_ = daemon.Process.Signal(syscall.SIGTERM)
-	if err := daemon.Wait(); err != nil {
-		fmt.Fprintln(stderr, "demogrid: the daemon exited with", err)
-		return 1
-	}
-
 	if !showAudit(monitorBin, world.ConfigFile, dir, stdout, stderr) {
 		return 1
 	}
@@ -131,8 +122,25 @@ func runDemo(ctx context.Context, duration time.Duration, keep bool, monitorBin 
 	return 0
 }
 
+// superviseDuring runs the daemon while the story is told, then stops it
+// with SIGTERM, as systemd would.
+func superviseDuring(s *story, stdout io.Writer) error {
+	daemon := exec.Command(s.monitorBin, "--config", s.configFile)
+	daemon.Stdout, daemon.Stderr = stdout, stdout
+	if err := daemon.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", s.monitorBin, err)
+	}
+	told := s.tell()
+	fmt.Fprintf(stdout, "\n=== SIGTERM: the daemon stops ===\n")
+	_ = daemon.Process.Signal(syscall.SIGTERM)
+	if err := daemon.Wait(); err != nil {
+		return errors.Join(told, fmt.Errorf("the daemon exited with %w", err))
+	}
+	return told
+}
+
 // introduce says what the demo is and what each tool shows.
-func introduce(stdout io.Writer, addr, dir string, duration time.Duration) {
+func introduce(stdout io.Writer, addr, dir string) {
 	fmt.Fprintf(stdout, "=== DEMO: webservicemonitor against a built-in fake grid ===\n")
 	fmt.Fprintf(stdout, "Fake qstat, fake proxy /list on %s and fake webservice, all under %s.\n", addr, dir)
 	fmt.Fprintf(stdout, "Nothing real is touched; no root, no grid.\n\nThe demo tools:\n")
@@ -140,12 +148,13 @@ func introduce(stdout io.Writer, addr, dir string, duration time.Duration) {
 		fmt.Fprintf(stdout, "  %-8s %s\n", t.Name, t.Shows)
 	}
 	fmt.Fprintf(stdout, "  %-8s registered with the proxy but has no manifest; reported, not touched\n", "india")
-	fmt.Fprintf(stdout, "\n=== The daemon, every 2s for %s (then SIGTERM) ===\n", duration)
+	fmt.Fprintf(stdout, "\nThe daemon runs a cycle every 2s. Between its cycles, admin %s pauses restarts\n", demoAdmin)
+	fmt.Fprintf(stdout, "for a grid maintenance, looks at the tool it gave up, and forgets that tool's\nfailures once its quota is raised.\n")
+	fmt.Fprintf(stdout, "\n=== The daemon starts; its first cycle restarts what is down ===\n")
 }
 
 // showAudit prints what echo was told and the read-only audit, and says
-// whether the audit's exit status is the expected 1 (foxtrot pending, echo
-// given up).
+// whether the audit's exit status is the expected 1 (foxtrot pending).
 func showAudit(monitorBin, configFile, dir string, stdout, stderr io.Writer) bool {
 	fmt.Fprintf(stdout, "\n=== What echo was told in its service.log ===\n")
 	if log, err := os.ReadFile(filepath.Join(dir, "homes", "echo", "service.log")); err == nil {
@@ -158,7 +167,7 @@ func showAudit(monitorBin, configFile, dir string, stdout, stderr io.Writer) boo
 	code := audit.ProcessState.ExitCode()
 	fmt.Fprintf(stdout, "\naudit exit status %d (0 all up, 1 some are not, 2 a source failed)\n", code)
 	if code != 1 {
-		fmt.Fprintln(stderr, "demogrid: expected exit status 1 (foxtrot pending, echo given up)")
+		fmt.Fprintln(stderr, "demogrid: expected exit status 1 (foxtrot pending)")
 		return false
 	}
 	return true
