@@ -25,6 +25,10 @@ type admin struct {
 	resumes []*state.Action
 	retries []*state.Action // not ended
 	release *state.Action   // the latest valve release not ended
+	// forgets are the forget actions not yet applied (not seen): the
+	// cycle that first sees one forgives the tool's attempts in its own
+	// records, so that no write of the cycle's can undo it.
+	forgets []*state.Action
 }
 
 func newAdmin(actions []state.Action, now time.Time) admin {
@@ -32,6 +36,8 @@ func newAdmin(actions []state.Action, now time.Time) admin {
 	for i := range actions {
 		act := &actions[i]
 		switch {
+		case act.Kind == state.ActionForget && act.Seen.IsZero():
+			a.forgets = append(a.forgets, act)
 		case act.Kind == state.ActionResume:
 			a.resumes = append(a.resumes, act)
 		case !act.Active(now):
@@ -78,6 +84,32 @@ func (a *admin) retryOf(tool string) *state.Action {
 	return nil
 }
 
+// forgive returns the record with the attempts made before each forget
+// naming the tool marked forgiven, and its backoff and given-up state
+// cleared; the record itself when no forget concerns it.
+func (a *admin) forgive(tool string, rec *state.ToolRecord) (*state.ToolRecord, bool) {
+	var forgets []*state.Action
+	for _, f := range a.forgets {
+		if f.Concerns(tool) {
+			forgets = append(forgets, f)
+		}
+	}
+	if len(forgets) == 0 {
+		return rec, false
+	}
+	c := *rec
+	c.Attempts = slices.Clone(rec.Attempts)
+	for i := range c.Attempts {
+		for _, f := range forgets {
+			if c.Attempts[i].At.Before(f.At) {
+				c.Attempts[i].Forgiven = true
+			}
+		}
+	}
+	c.BackoffStep, c.GivenUpAt, c.Notice = 0, time.Time{}, ""
+	return &c, true
+}
+
 // byWhom says who asked for an action, when and why, for a reason sentence.
 func byWhom(verb string, a *state.Action) string {
 	s := verb + " by " + a.Who + " at " + stamp(a.At)
@@ -96,7 +128,9 @@ func byWhom(verb string, a *state.Action) string {
 // by a pause never reach the safety valve: a maintenance must not page.
 func applyAdmin(d *Decision, adm *admin, seen Code) {
 	if len(adm.retries) > 0 && (d.Code == CodeBackoff || d.Code == CodeBudgetExhausted) {
-		if r := adm.retryOf(d.Tool); r != nil {
+		// Once per tool: a retry still open for another of its tools
+		// does not restart this one again.
+		if r := adm.retryOf(d.Tool); r != nil && !restartedSince(d.Previous, r.At) {
 			d.Action, d.Code, d.GivenUp, d.Retry = ActionRestart, seen, false, r
 			d.Attempts++ // held or given up, it counted those in the window only
 			d.NextRestart = time.Time{}

@@ -77,7 +77,7 @@ func TestPlanAdminActions(t *testing.T) {
 			restarts: nil, pauses: 1},
 		{name: "retry restarts a tool held by its backoff, and is carried out",
 			history:  map[string]state.ToolRecord{"alpha": inBackoff, "bravo": inBackoff},
-			actions:  []state.Action{action(4, state.ActionRetry, time.Minute, "alpha")},
+			actions:  []state.Action{action(4, state.ActionRetry, 30*time.Second, "alpha")},
 			want:     map[string]Code{"alpha": CodeNoJob, "bravo": CodeBackoff},
 			reason:   map[string]string{"alpha": "restart asked by alice"},
 			restarts: []string{"alpha", "charlie", "delta"}, ended: map[uint64]string{4: "carried out"}},
@@ -185,4 +185,44 @@ func findAction(actions []state.Action, id uint64) state.Action {
 		}
 	}
 	return state.Action{}
+}
+
+// The cycle that first sees a forget forgives the tool's earlier attempts in
+// its own records, and writes them with the action marked seen, before the
+// restart's own record: no write of the cycle can undo the forget.
+func TestPlanAppliesAForgetOnce(t *testing.T) {
+	givenUp := attempts(30*time.Minute, 20*time.Minute, 10*time.Minute)
+	forget := action(6, state.ActionForget, time.Minute, "alpha")
+	forget.Seen = time.Time{}
+	in := Inputs{Proxy: registered(), Now: t0, Actions: []state.Action{forget},
+		History:   state.RecordsOf(map[string]state.ToolRecord{"alpha": givenUp}),
+		Manifests: manifest.Scan{Manifests: []manifest.Manifest{mf("alpha", "lighttpd")}}}
+	plan := MakePlan(in, testPolicy())
+	d := plan.Decisions[0]
+	if d.Action != ActionRestart || !d.Forgiven || !strings.Contains(d.Reason, "restart 1 of 3") {
+		t.Fatalf("alpha after a forget: %s/%s forgiven=%v: %s", d.Action, d.Code, d.Forgiven, d.Reason)
+	}
+	for i, a := range d.Next.Attempts[:3] {
+		if !a.Forgiven {
+			t.Errorf("attempt %d not forgiven", i)
+		}
+	}
+	if d.Next.Attempts[3].Forgiven || d.Next.BackoffStep != 1 {
+		t.Errorf("the new attempt %+v, backoff step %d", d.Next.Attempts[3], d.Next.BackoffStep)
+	}
+	ch := changes(plan)
+	if rec, ok := ch.Put["alpha"]; !ok || len(rec.Attempts) != 3 || !rec.Attempts[0].Forgiven {
+		t.Errorf("the forgiven record is not written with the plan: %+v", ch.Put)
+	}
+	if len(ch.Actions) != 1 || ch.Actions[0].Seen != t0 {
+		t.Errorf("the forget is not marked seen in the same write: %+v", ch.Actions)
+	}
+
+	// Seen, it is not applied again: new attempts count.
+	in.Actions[0].Seen = t0
+	in.History = state.RecordsOf(map[string]state.ToolRecord{"alpha": *d.Next})
+	in.Now = t0.Add(time.Minute)
+	if again := MakePlan(in, testPolicy()).Decisions[0]; again.Forgiven || again.Code != CodeBackoff {
+		t.Errorf("a seen forget applied again: %s/%s forgiven=%v", again.Action, again.Code, again.Forgiven)
+	}
 }

@@ -110,6 +110,10 @@ type Decision struct {
 	// cycle settled it (succeeded: seen up; not-up: its up timeout passed),
 	// with its outcome and detail; nil otherwise. Next holds it too.
 	Settled *state.Attempt
+	// Forgiven says that an admin's forget, seen first this cycle, marked
+	// the tool's attempts forgiven in Previous: Next is written so that it
+	// is, once.
+	Forgiven bool
 	// ClockCorrected says that times in the tool's history were in the
 	// future (a clock stepped back, or one that ran ahead and was put
 	// right): Previous has them as now, and Next is written so that the

@@ -102,8 +102,13 @@ func changes(p Plan) state.Changes {
 	ch := state.Changes{At: p.Now, Put: map[string]state.ToolRecord{}, Delete: p.Forget,
 		Actions: p.Actions, DeleteActions: p.PruneActions}
 	for _, d := range p.Decisions {
-		if d.RecordChanged && d.Action != ActionRestart {
+		switch {
+		case d.RecordChanged && d.Action != ActionRestart:
 			ch.Put[d.Tool] = *d.Next
+		case d.Action == ActionRestart && (d.Forgiven || d.ClockCorrected):
+			// Written with the action marked seen, before the restart's
+			// own record: a restart that never starts must not lose it.
+			ch.Put[d.Tool] = *d.Previous
 		}
 	}
 	return ch

@@ -120,6 +120,9 @@ func decideAll(seen *joined, in *Inputs, p *Policy, adm *admin) (decisions []Dec
 func decide(d *Decision, v *toolView, in *Inputs, p *Policy, adm *admin) {
 	d.Tool, d.Manifest = v.tool, v.manifest
 	d.Previous, d.ClockCorrected = notInFuture(v.previous, in.Now)
+	if len(adm.forgets) > 0 {
+		d.Previous, d.Forgiven = adm.forgive(v.tool, d.Previous)
+	}
 	switch {
 	case v.skipped != nil:
 		d.Action, d.Code, d.Reason = ActionSkip, Code(v.skipped.Code), v.skipped.Reason

@@ -19,7 +19,7 @@ func finish(d *Decision, in *Inputs, p *Policy) {
 	}
 	rec := d.Previous
 	d.Next = rec
-	if d.Code == CodeProxyOnly || (staysUp(d) && !d.ClockCorrected) {
+	if d.Code == CodeProxyOnly || (staysUp(d) && !d.ClockCorrected && !d.Forgiven) {
 		return
 	}
 	next := state.Prune(*rec, in.Now.Add(-p.Retention))
@@ -44,7 +44,7 @@ func finish(d *Decision, in *Inputs, p *Policy) {
 		}
 	}
 	noteRefusal(d, &next)
-	if !recordsEqual(*rec, next) || d.ClockCorrected { // a corrected record is written once
+	if !recordsEqual(*rec, next) || d.ClockCorrected || d.Forgiven { // a corrected or forgiven record is written once
 		changed := next
 		if d.Action != ActionRestart {
 			// Its own attempts, never the history's: the cycle fills in

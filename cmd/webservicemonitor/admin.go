@@ -78,46 +78,38 @@ func whoAmI() string {
 	return "uid " + strconv.Itoa(os.Getuid())
 }
 
-// recordAction writes the action, and for a forget the tools' forgiven
-// records, in one transaction of the state file. notes say what the admin
-// should know (a tool without history).
+// recordAction writes the action to the state file. notes say what the
+// admin should know (a tool without history).
 func recordAction(cfg *config.Config, a state.Action) (state.Action, []string, error) {
 	store, err := state.Open(cfg.StateFile, state.Options{LockTimeout: cfg.StateLockWait})
 	if err != nil {
 		return a, nil, fmt.Errorf("the state file is not usable: %w", err)
 	}
-	put, notes, err := forgiven(store, a)
+	notes, err := withoutHistory(store, a)
 	if err == nil {
-		a, err = store.RecordAction(a, put)
+		// Only the action: the daemon's cycle that first sees a forget
+		// forgives the attempts in its own records, so that none of its
+		// writes can undo it.
+		a, err = store.RecordAction(a, nil)
 	}
 	return a, notes, errors.Join(err, store.Close())
 }
 
-// forgiven is, for a forget, each tool's record with its attempts marked
-// forgiven and its backoff and given-up state cleared: the next cycle may
-// restart it, and a refusal is told again.
-func forgiven(store *state.Store, a state.Action) (map[string]state.ToolRecord, []string, error) {
+// withoutHistory notes, for a forget, the tools that have no restart
+// history: nothing to forget.
+func withoutHistory(store *state.Store, a state.Action) ([]string, error) {
 	if a.Kind != state.ActionForget {
-		return nil, nil, nil
+		return nil, nil
 	}
 	records, err := store.Histories()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	put := map[string]state.ToolRecord{}
 	var notes []string
 	for _, tool := range a.Tools {
-		rec, ok := records.Get(tool)
-		if !ok {
+		if _, ok := records.Get(tool); !ok {
 			notes = append(notes, "tool "+tool+" has no restart history: nothing to forget")
-			continue
 		}
-		rec.Attempts = append([]state.Attempt(nil), rec.Attempts...)
-		for i := range rec.Attempts {
-			rec.Attempts[i].Forgiven = true
-		}
-		rec.BackoffStep, rec.GivenUpAt, rec.Notice = 0, time.Time{}, ""
-		put[tool] = rec
 	}
-	return put, notes, nil
+	return notes, nil
 }
