@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"time"
 
@@ -107,8 +108,12 @@ func withoutHistory(store *state.Store, a state.Action) ([]string, error) {
 	}
 	var notes []string
 	for _, tool := range a.Tools {
-		if _, ok := records.Get(tool); !ok {
+		rec, ok := records.Get(tool)
+		switch {
+		case !ok:
 			notes = append(notes, "tool "+tool+" has no restart history: nothing to forget")
+		case rec.BackoffStep == 0 && rec.GivenUpAt.IsZero() && !slices.ContainsFunc(rec.Attempts, func(at state.Attempt) bool { return !at.Forgiven }):
+			notes = append(notes, "tool "+tool+" has no attempt, backoff or give-up to forget")
 		}
 	}
 	return notes, nil

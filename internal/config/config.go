@@ -149,6 +149,7 @@ func Load(args []string, help io.Writer) (*Config, error) {
 		}
 		errs = append(errs, err) // the keys it could not take; the others count
 		maps.Copy(raw, fromFile)
+		errs = append(errs, overriddenButBad(ks, fromFile, cl)...)
 	}
 	for name, v := range cl.values {
 		if v.given {
@@ -169,6 +170,24 @@ func Load(args []string, help io.Writer) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// overriddenButBad checks the file's values that a flag overrides: the
+// file is what the daemon reads on its next start or SIGHUP without that
+// flag, so a bad value in it is an error now, not then.
+func overriddenButBad(ks []key, fromFile map[string]string, cl *commandLine) []error {
+	var errs []error
+	scratch := &Config{}
+	for _, k := range ks {
+		v, inFile := fromFile[k.name]
+		if flag, ok := cl.values[k.name]; !inFile || !ok || !flag.given {
+			continue
+		}
+		if err := k.set(scratch, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s (in the file; a flag overrides it here): %w", k.name, err))
+		}
+	}
+	return errs
 }
 
 // Defaults returns the configuration that every key's default gives,

@@ -230,3 +230,16 @@ func TestAlertmanagerURLs(t *testing.T) {
 		t.Errorf("empty listen must disable the listener: %q, %v", cfg.Listen, err)
 	}
 }
+
+// A flag wins over the file, but a bad value in the file is still an
+// error: the daemon reads the file alone on its next start or SIGHUP.
+func TestOverriddenFileValueIsStillChecked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("interval: soon\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(append(base(t), "--config", path, "--interval", "2s"), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `interval (in the file; a flag overrides it here): "soon" is not a duration`) {
+		t.Errorf("got %v", err)
+	}
+}
