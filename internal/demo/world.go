@@ -27,7 +27,7 @@ func Tools() []Tool {
 		{"bravo", "web: uwsgi-python\nrelease: buster\n", "dead: no job on the grid; restarted and comes up"},
 		{"charlie", "web: lighttpd\n", "job stuck in Eqw (the old monitor called that up); restarted"},
 		{"delta", "web: nodejs\n", "running but not registered with the proxy (seed 000); restarted"},
-		{"echo", "web: generic\n", "restart always fails; backed off, then given up"},
+		{"echo", "web: generic\n", "restart fails (quota exhausted): backed off, given up; forgotten once its quota is raised"},
 		{"foxtrot", "web: lighttpd\n", "job pending (qw); reported, not restarted"},
 		{"golf", "web: uwsgi-python\nbackend: kubernetes\n", "kubernetes backend; not ours"},
 		{"hotel", "- web: lighttpd\n", "manifest is a YAML list; skipped with a reason"},
