@@ -27,48 +27,33 @@ func jobsToClear(v *toolView, d *Decision, now time.Time, p *Policy) []StuckJob 
 	if v.job == nil {
 		return nil
 	}
+	deleting := now.Sub(downSince(d, now)) >= p.DeletingTooLong
 	requeue := d.Code == CodeQueuedAfterRestart
-	deletingSince := downSince(d, now)
-	var out []StuckJob
-	for _, job := range append([]*qstat.Job{v.job}, v.others...) {
-		switch Classify(job.State) {
-		case PhaseError:
-		case PhaseDeleting:
-			if now.Sub(deletingSince) < p.DeletingTooLong {
-				continue
-			}
-		case PhasePending:
-			if !requeue {
-				continue
-			}
-		default:
-			continue
-		}
-		if out = append(out, StuckJob{Number: job.Number, State: job.State}); len(out) == MaxClearsPerTool {
-			break
-		}
-	}
-	return out
+	return stuckAmong(append([]*qstat.Job{v.job}, v.others...), func(ph Phase) bool {
+		return ph == PhaseError || (ph == PhaseDeleting && deleting) || (ph == PhasePending && requeue)
+	})
 }
 
 // straysToClear lists the jobs stuck beside the job that serves an up
 // tool: those in error, and those being deleted since before the tool came
 // up, longer than the policy allows.
 func straysToClear(v *toolView, d *Decision, now time.Time, p *Policy) []StuckJob {
+	since := d.Previous.UpSince
+	deleting := !since.IsZero() && !since.After(now) && now.Sub(since) >= p.DeletingTooLong
+	return stuckAmong(v.others, func(ph Phase) bool {
+		return ph == PhaseError || (ph == PhaseDeleting && deleting)
+	})
+}
+
+// stuckAmong lists the jobs whose phase is stuck, at most MaxClearsPerTool.
+func stuckAmong(jobs []*qstat.Job, stuck func(Phase) bool) []StuckJob {
 	var out []StuckJob
-	for _, job := range v.others {
-		switch Classify(job.State) {
-		case PhaseError:
-		case PhaseDeleting:
-			since := d.Previous.UpSince
-			if since.IsZero() || since.After(now) || now.Sub(since) < p.DeletingTooLong {
-				continue
-			}
-		default:
-			continue
-		}
-		if out = append(out, StuckJob{Number: job.Number, State: job.State}); len(out) == MaxClearsPerTool {
+	for _, job := range jobs {
+		if len(out) == MaxClearsPerTool {
 			break
+		}
+		if stuck(Classify(job.State)) {
+			out = append(out, StuckJob{Number: job.Number, State: job.State})
 		}
 	}
 	return out
