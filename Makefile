@@ -49,7 +49,20 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeListMatchesEncodingJSON$$' -fuzztime=$(FUZZTIME) ./sources/proxy/
 	$(GO) test -run='^$$' -fuzz='^FuzzText$$' -fuzztime=$(FUZZTIME) ./internal/sanitize/
 
-e2e: build $(E2E)
+# Every suite in E2E runs, in turn, whether one before it failed; at the end
+# a line per suite (passed or FAILED, its time), and the target fails if
+# any suite did. `make e2e E2E=e2e-grid` runs only the ones named.
+e2e: build
+	@failed=""; summary=""; \
+	for suite in $(E2E); do \
+	  began=$$(date +%s); \
+	  if $(MAKE) --no-print-directory $$suite; then result=passed; else result=FAILED; failed="$$failed $$suite"; fi; \
+	  took=$$(($$(date +%s) - began)); \
+	  summary="$$summary$$(printf '%-22s %-7s %3dm%02ds' $$suite $$result $$((took / 60)) $$((took % 60)))\n"; \
+	done; \
+	printf '\n=== e2e summary ===\n%b' "$$summary"; \
+	if [ -n "$$failed" ]; then echo "e2e: failed:$$failed"; exit 1; fi; \
+	echo "e2e: every suite passed"
 
 # Every stage at 1k, 10k and 100k tools (2N unrelated jobs), each in its own
 # process; prints time, allocations, peak memory and the 100k/10k ratio.
