@@ -13,18 +13,37 @@ package alerts
 
 import (
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 )
 
 // Alert names: the alertname label, stable because routes and silences
-// match on it.
+// match on it. Every alert of the supervisor, these and the shipped
+// Prometheus rules', is named WebserviceMonitor…, so one matcher
+// (alertname=~"WebserviceMonitor.*") routes them all.
 const (
-	NameGivenUp       = "WebserviceGivenUp"
+	NameGivenUp       = "WebserviceMonitorGivenUp"
 	NameSourceFailing = "WebserviceMonitorSourceFailing"
 	NameValve         = "WebserviceMonitorSafetyValve"
 )
+
+// RunbookURL is the runbook of the alert named name under base: base with
+// the alert's anchor (its name in lower case, as the README's runbook
+// headings are anchored) in place of any fragment base had; "" when base
+// is "".
+func RunbookURL(base, name string) string {
+	if base == "" {
+		return ""
+	}
+	u, err := url.Parse(base)
+	if err != nil { // the configuration checked it; never drop the link
+		return base + "#" + strings.ToLower(name)
+	}
+	u.Fragment, u.RawFragment = strings.ToLower(name), ""
+	return u.String()
+}
 
 // Names lists every alert this package sends.
 func Names() []string { return []string{NameGivenUp, NameSourceFailing, NameValve} }

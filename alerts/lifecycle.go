@@ -22,7 +22,8 @@ type Settings struct {
 	Resend   time.Duration
 	// SourceAfter is how many consecutive failed cycles of a source page.
 	SourceAfter int
-	// RunbookURL becomes every alert's runbook_url annotation ("" for none).
+	// RunbookURL is the base of every alert's runbook_url annotation: each
+	// alert adds its own anchor (see RunbookURL); "" for none.
 	RunbookURL string
 	// ToolURL links to a tool in its alert; {tool} is replaced.
 	ToolURL string
@@ -263,7 +264,7 @@ func (l *Lifecycle) valveAlert(rep monitor.Report) Alert {
 	v := rep.Plan.Valve
 	return Alert{
 		Labels: map[string]string{"alertname": NameValve, "severity": "page"},
-		Annotations: l.annotate(map[string]string{
+		Annotations: l.annotate(NameValve, map[string]string{
 			"summary":     fmt.Sprintf("Safety valve holding restarts: %d tools need one at once (limit %d)", v.Wanting, v.Limit),
 			"description": v.Reason,
 		}),
@@ -274,7 +275,7 @@ func (l *Lifecycle) valveAlert(rep monitor.Report) Alert {
 func (l *Lifecycle) sourceAlert(s monitor.SourceStatus, fails int, at time.Time) Alert {
 	return Alert{
 		Labels: map[string]string{"alertname": NameSourceFailing, "source": s.Name, "severity": "page"},
-		Annotations: l.annotate(map[string]string{
+		Annotations: l.annotate(NameSourceFailing, map[string]string{
 			"summary":     fmt.Sprintf("Source %s has failed %d cycles in a row: nothing is restarted on its account", s.Name, fails),
 			"description": s.Err.Error(),
 		}),
@@ -292,14 +293,14 @@ func (l *Lifecycle) toolAlert(d monitor.Decision) Alert {
 	}
 	return Alert{
 		Labels:      map[string]string{"alertname": NameGivenUp, "tool": d.Tool, "severity": "page"},
-		Annotations: l.annotate(ann),
+		Annotations: l.annotate(NameGivenUp, ann),
 		StartsAt:    d.Next.GivenUpAt,
 	}
 }
 
-func (l *Lifecycle) annotate(ann map[string]string) map[string]string {
-	if l.Settings.RunbookURL != "" {
-		ann["runbook_url"] = l.Settings.RunbookURL
+func (l *Lifecycle) annotate(name string, ann map[string]string) map[string]string {
+	if u := RunbookURL(l.Settings.RunbookURL, name); u != "" {
+		ann["runbook_url"] = u
 	}
 	return ann
 }

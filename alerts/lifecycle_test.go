@@ -130,27 +130,27 @@ func TestLifecycle(t *testing.T) {
 		steps []step
 	}{
 		{"a given-up tool pages until it is up, then resolves once", []step{
-			{rep: report(at(0), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(1), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(2), nil, false, up()), resolved: []string{"WebserviceGivenUp/echo"}},
+			{rep: report(at(0), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(1), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(2), nil, false, up()), resolved: []string{"WebserviceMonitorGivenUp/echo"}},
 			{rep: report(at(3), nil, false, up())},
 		}},
 		{"still given up while its job is pending", []step{
-			{rep: report(at(0), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(1), nil, false, pending), firing: []string{"WebserviceGivenUp/echo"}},
+			{rep: report(at(0), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(1), nil, false, pending), firing: []string{"WebserviceMonitorGivenUp/echo"}},
 		}},
 		{"a failed source or cycle is not a recovery", []step{
-			{rep: report(at(0), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(1), []string{monitor.SourceGrid}, false, gridUnknown), firing: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(2), []string{monitor.SourceManifests}, false), firing: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(3), []string{monitor.SourceState}, false), err: monitor.ErrStateUnavailable, firing: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(4), nil, false, up()), resolved: []string{"WebserviceGivenUp/echo"}},
+			{rep: report(at(0), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(1), []string{monitor.SourceGrid}, false, gridUnknown), firing: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(2), []string{monitor.SourceManifests}, false), firing: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(3), []string{monitor.SourceState}, false), err: monitor.ErrStateUnavailable, firing: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(4), nil, false, up()), resolved: []string{"WebserviceMonitorGivenUp/echo"}},
 		}},
 		{"a tool no longer desired, or no longer ours, resolves", []step{
-			{rep: report(at(0), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(1), nil, false, skipped), resolved: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(2), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceGivenUp/echo"}},
-			{rep: report(at(3), nil, false), resolved: []string{"WebserviceGivenUp/echo"}},
+			{rep: report(at(0), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(1), nil, false, skipped), resolved: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(2), nil, false, givenUp(gaveUp)), firing: []string{"WebserviceMonitorGivenUp/echo"}},
+			{rep: report(at(3), nil, false), resolved: []string{"WebserviceMonitorGivenUp/echo"}},
 		}},
 		{"a source pages on its third failed cycle in a row", []step{
 			{rep: report(at(0), []string{monitor.SourceGrid}, false)},
@@ -214,7 +214,7 @@ func TestToolAlertContent(t *testing.T) {
 	}
 	for key, want := range map[string]string{
 		"description": echoReason + ". Restart attempts: 2025-03-14T09:22:00Z failed, 2025-03-14T09:23:00Z failed, 2025-03-14T09:24:00Z failed. Last attempt: webservice failed: exit status 1: quota exhausted",
-		"runbook_url": "https://runbooks.example/wsm",
+		"runbook_url": "https://runbooks.example/wsm#webservicemonitorgivenup",
 		"tool_url":    "https://echo.toolforge.org/",
 		"summary":     "Web service of tool echo (generic) is down and no longer restarted",
 	} {
@@ -254,7 +254,7 @@ func TestLifecycleAcrossRestart(t *testing.T) {
 	now := t0.Add(10 * time.Minute)
 	restarted.Observe(report(now, nil, false, givenUp(gaveUp)), nil, now)
 	got := out.calls[0]
-	if !slices.Equal(names(got.firing), []string{"WebserviceGivenUp/echo"}) || !slices.Equal(names(got.resolved), []string{"WebserviceMonitorSafetyValve/"}) {
+	if !slices.Equal(names(got.firing), []string{"WebserviceMonitorGivenUp/echo"}) || !slices.Equal(names(got.resolved), []string{"WebserviceMonitorSafetyValve/"}) {
 		t.Fatalf("after restart: firing %v resolved %v", names(got.firing), names(got.resolved))
 	}
 	if !got.firing[0].StartsAt.Equal(gaveUp) || !got.resolved[0].StartsAt.Equal(t0) {

@@ -22,8 +22,8 @@ import (
 )
 
 // The down tools of the demo platform, by the statuses the dashboard and
-// the rules call down.
-const downQuery = `webservicemonitor_tool_status{job="webservicemonitor", status=~"not-running|error|deleting|unregistered"}`
+// the rules call down (only tools that are not up have the series).
+const downQuery = `webservicemonitor_tool_down_since_timestamp_seconds{job="webservicemonitor", status=~"not-running|error|deleting|unregistered"}`
 
 const runbook = "https://runbooks.example/webservicemonitor"
 
@@ -52,7 +52,7 @@ func TestObservabilityAgainstRealPrometheusAndAlertmanager(t *testing.T) {
 	s.startPrometheus()
 	wantDown := []string{"bravo", "charlie", "delta", "echo", "juliet"}
 	rig.WaitFor(t, 30*time.Second, "Prometheus to show the five down tools held by the valve", func() (bool, string) {
-		got, err := s.prom.query(downQuery + ` * on (tool) group_left () (webservicemonitor_tool_down_since_timestamp_seconds > 0)`)
+		got, err := s.prom.query(`(` + downQuery + ` > 0) * on (tool) group_left (code) webservicemonitor_tool_reason`)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -85,13 +85,13 @@ func TestObservabilityAgainstRealPrometheusAndAlertmanager(t *testing.T) {
 		return slices.Equal(labelSet(got, "tool"), []string{"echo"}), fmt.Sprint(got)
 	})
 	page := s.waitForEchoPage()
-	want := map[string]string{"alertname": "WebserviceGivenUp", "tool": "echo", "severity": "page"}
+	want := map[string]string{"alertname": "WebserviceMonitorGivenUp", "tool": "echo", "severity": "page"}
 	if fmt.Sprint(page.Labels) != fmt.Sprint(want) {
 		t.Errorf("echo's page has labels %v, want exactly %v", page.Labels, want)
 	}
 	for key, part := range map[string]string{
 		"description": "no generic-echo job on the grid; gave up after 3 restarts in 10m0s",
-		"runbook_url": runbook,
+		"runbook_url": runbook + "#webservicemonitorgivenup",
 		"tool_url":    "https://echo.toolforge.org/",
 		"summary":     "echo",
 	} {
@@ -175,7 +175,7 @@ func TestObservabilityAgainstRealPrometheusAndAlertmanager(t *testing.T) {
 		alerts, err := s.am.Alerts()
 		seen := s.hook.Seen("tool", "echo")
 		resolvedAfterFiring := slices.Index(seen, "firing") >= 0 && slices.Index(seen[slices.Index(seen, "firing"):], "resolved") > 0
-		return err == nil && len(rig.Named(alerts, "WebserviceGivenUp")) == 0 && resolvedAfterFiring, fmt.Sprint(alerts, seen, err)
+		return err == nil && len(rig.Named(alerts, "WebserviceMonitorGivenUp")) == 0 && resolvedAfterFiring, fmt.Sprint(alerts, seen, err)
 	})
 	rig.WaitFor(t, 30*time.Second, "Prometheus to show no tool down", func() (bool, string) {
 		got, err := s.prom.query(downQuery)
@@ -219,9 +219,11 @@ func (s *suite) staticChecks() {
 	if !strings.Contains(out, "SUCCESS: 8 rules found") || strings.Contains(strings.ToLower(out), "warn") {
 		s.t.Errorf("promtool check rules:\n%s", out)
 	}
-	out = run(s.t, nil, "promtool", "test", "rules", filepath.Join(s.root, "deploy", "prometheus", "webservicemonitor.rules.test.yml"))
-	if !strings.Contains(out, "SUCCESS") {
-		s.t.Errorf("promtool test rules:\n%s", out)
+	for _, file := range []string{"webservicemonitor.rules.test.yml", "fleet.rules.test.yml"} {
+		out = run(s.t, nil, "promtool", "test", "rules", filepath.Join(s.root, "deploy", "prometheus", file))
+		if !strings.Contains(out, "SUCCESS") {
+			s.t.Errorf("promtool test rules %s:\n%s", file, out)
+		}
 	}
 }
 
@@ -233,13 +235,15 @@ func (s *suite) startPrometheus() *rig.Proc {
 	config := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
+  external_labels:
+    runbook_base: %s
 rule_files:
   - %s
 scrape_configs:
   - job_name: webservicemonitor
     static_configs:
       - targets: ['%s']
-`, filepath.Join(s.root, "deploy", "prometheus", "webservicemonitor.rules.yml"), s.daemonAddr)
+`, runbook, filepath.Join(s.root, "deploy", "prometheus", "webservicemonitor.rules.yml"), s.daemonAddr)
 	path := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 		s.t.Fatal(err)
@@ -287,7 +291,7 @@ func (s *suite) waitForEchoPage() rig.AMAlert {
 		if err != nil {
 			return false, err.Error()
 		}
-		given := rig.Named(alerts, "WebserviceGivenUp")
+		given := rig.Named(alerts, "WebserviceMonitorGivenUp")
 		if len(given) != 1 || given[0].Labels["tool"] != "echo" || given[0].Status.State != "active" {
 			return false, fmt.Sprint(alerts)
 		}

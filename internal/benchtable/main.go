@@ -41,7 +41,15 @@ func stages() []stage {
 		{"state write, 1% of records", "./state", "BenchmarkCommitCycle/1pct/%s"},
 		{"read-only cycle, first", "./cmd/webservicemonitor", "BenchmarkCycle/first/%s"},
 		{"read-only cycle, steady", "./cmd/webservicemonitor", "BenchmarkCycle/steady/%s"},
+		{"metrics observe + scrape, 5% down", "./internal/metrics", "BenchmarkObserveScrape/%s"},
+		{"metrics observe, 1/7 of tools gone", "./internal/metrics", "BenchmarkObserveGone/%s"},
 	}
+}
+
+// scrapeStage is the benchmark whose series count and scrape size make
+// the metrics table (targets at 100k: under 15,000 series, under 2 MB).
+func scrapeStage() stage {
+	return stage{"metrics scrape, 5% of tools down", "./internal/metrics", "BenchmarkObserveScrape/%s"}
 }
 
 // singles are benchmarks with one size of their own.
@@ -103,6 +111,8 @@ func main() {
 
 	var table bytes.Buffer
 	r.sizeTable(&table, strings.Split(*sizes, ","))
+	fmt.Fprintln(&table)
+	r.scrapeTable(&table, strings.Split(*sizes, ","))
 	fmt.Fprintln(&table)
 	r.singlesTable(&table)
 
@@ -190,6 +200,20 @@ func (r *runner) sizeTable(table io.Writer, names []string) {
 			ratio = fmt.Sprintf("%.1f", times["100k"]/times["10k"])
 		}
 		fmt.Fprintln(tw, row+ratio+"\t")
+	}
+	tw.Flush()
+}
+
+// scrapeTable writes, per size, the series and bytes of one scrape of a
+// fleet with 5 % of its tools down: what Prometheus stores and fetches
+// every scrape.
+func (r *runner) scrapeTable(table io.Writer, names []string) {
+	s := scrapeStage()
+	tw := tabwriter.NewWriter(table, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "tools (5% down)\tseries\tscrape MB\t")
+	for _, n := range names {
+		res := r.run(s, fmt.Sprintf(s.Bench, n), "1x", 1)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t\n", n, res.metrics["series"], res.metrics["scrape-MB"])
 	}
 	tw.Flush()
 }

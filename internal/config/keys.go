@@ -199,7 +199,7 @@ func alertingSettings() []setting {
 		{"alert-resend", "DURATION", "0s", "how often a firing alert is sent again; 0s: every cycle", duration(func(c *Config) *time.Duration { return &c.AlertResend }), true},
 		{"alert-timeout", "DURATION", "10s", "deadline for pushing alerts to one Alertmanager, retries included", positive(func(c *Config) *time.Duration { return &c.AlertTimeout }), true},
 		{"source-alert-after", "N", "3", "consecutive cycles a source must fail before it is paged", integer(1, func(c *Config) *int { return &c.SourceAlertAfter }), true},
-		{"runbook-url", "URL", "", "runbook_url annotation of every alert; empty: none", func(c *Config, v string) error {
+		{"runbook-url", "URL", "", "base of every alert's runbook_url annotation: each alert adds its anchor, e.g. <base>#webservicemonitorgivenup (a fragment in the base is replaced); empty: none", func(c *Config, v string) error {
 			if v != "" {
 				if err := checkURL(v); err != nil {
 					return err

@@ -4,8 +4,9 @@
 // default one), so two daemons in one test process do not share series.
 //
 // It only reads reports: it never decides anything and never changes what
-// it is shown. Series of tools that are no longer desired are deleted, not
-// left stale.
+// it is shown. Only tools that are not up have series of their own, so a
+// scrape grows with the tools down, not with the fleet; a tool's series
+// are deleted, not left stale, when it is up again or no longer desired.
 package metrics
 
 import (
@@ -34,9 +35,9 @@ import (
 const namespace = "webservicemonitor"
 
 // Tool statuses: what the grid and the proxy show of a desired tool's web
-// service, whatever the supervisor then does about it (that is the code
-// label). The first four are "down": the service does not serve and a
-// restart is what fixes it.
+// service, whatever the supervisor then does about it (that is the code of
+// tool_reason). The first four are "down": the service does not serve and
+// a restart is what fixes it.
 const (
 	StatusNotRunning   = "not-running"  // no job on the grid
 	StatusError        = "error"        // job stuck in E
@@ -87,13 +88,12 @@ type Metrics struct {
 	ready     atomic.Bool
 
 	mu      sync.Mutex
-	tools   map[string]toolSeries // what is exported per tool
+	tools   map[string]toolSeries // what is exported per tool not up
 	failing map[string]int        // consecutive failed cycles per source
 
-	toolStatus    *prometheus.GaugeVec
 	toolDownSince *prometheus.GaugeVec
+	toolReason    *prometheus.GaugeVec
 	toolAttempts  *prometheus.GaugeVec
-	toolRestarts  *prometheus.CounterVec
 
 	cycleDuration    prometheus.Histogram
 	cycles           *prometheus.CounterVec
@@ -131,7 +131,13 @@ type Metrics struct {
 	alertsFiring  *prometheus.GaugeVec
 }
 
-type toolSeries struct{ web, status, code string }
+// toolSeries is what one tool that is not up has exported: the label
+// values of its series and when its down episode began.
+type toolSeries struct {
+	web, status, code string
+	since             float64
+	attempts          int
+}
 
 // New returns the metrics of one daemon, registered in a registry of its
 // own together with the Go runtime and process collectors. interval is the
@@ -180,19 +186,25 @@ func (r registrar) counterVec(name, help string, labels ...string) *prometheus.C
 	return c
 }
 
-// newToolMetrics defines the per-tool series (deleted when a tool is no
-// longer desired, see observePlan).
+// newToolMetrics defines the per-tool series. Only tools that are not up
+// have them (a few percent of the fleet, not all of it), and each series'
+// labels hold still over a down episode: the grid and proxy status and
+// when the episode began are one series, the supervisor's reason code,
+// which moves with every backoff, hold and restart, another, as
+// kube-state-metrics separates a pod's phase from its reason. A restart
+// count per tool would grow with every tool ever restarted: restarts are
+// counted fleet-wide (restarts_finished_total) and per tool only as the
+// attempts in the current window, while they are above zero.
 func (m *Metrics) newToolMetrics(r registrar) {
-	m.toolStatus = r.gaugeVec("tool_status",
-		"Status of each desired tool's web service, one series per tool with value 1: status is what the grid and the proxy show "+
-			"(not-running, error, deleting, unregistered are down), code is the reason code of the supervisor's decision "+
-			"(e.g. backoff, valve, budget-exhausted).", "tool", "web", "status", "code")
 	m.toolDownSince = r.gaugeVec("tool_down_since_timestamp_seconds",
-		"When the tool's current down streak was first seen; no series while it is up.", "tool", "web")
+		"One series per desired tool whose web service is not up (given-up tools included), valued when its current down episode began. "+
+			"status is what the grid and the proxy show: not-running, error, deleting, unregistered are down; registering, pending, held, "+
+			"suspended, unknown are not up either. No series while the tool is up.", "tool", "web", "status")
+	m.toolReason = r.gaugeVec("tool_reason",
+		"The reason code of the supervisor's decision about each tool that is not up, value 1 (e.g. no-job, backoff, valve, budget-exhausted); "+
+			"the series of its previous code is deleted when the code changes.", "tool", "code")
 	m.toolAttempts = r.gaugeVec("tool_restart_attempts",
-		"Restarts of the tool in the current restart window (the budget counts these).", "tool")
-	m.toolRestarts = r.counterVec("tool_restarts_total",
-		"Restarts of the tool run by this process, by outcome.", "tool", "outcome")
+		"Restarts of the tool in the current restart window (the budget counts these); only while above zero.", "tool")
 }
 
 // newCycleMetrics defines what each cycle as a whole reports: its timing,
@@ -210,7 +222,7 @@ func (m *Metrics) newCycleMetrics(r registrar) {
 	m.lastCycleEnd = r.gauge("last_cycle_end_timestamp_seconds", "When the last cycle ended, whatever its result.")
 	m.lastSuccess = r.gauge("last_successful_cycle_timestamp_seconds",
 		"When the last cycle ended with every source read and every decision acted on.")
-	m.toolsByStatus = r.gaugeVec("tools", "Desired tools by status (see tool_status) in the last cycle.", "status")
+	m.toolsByStatus = r.gaugeVec("tools", "Desired tools by status (see tool_down_since_timestamp_seconds) in the last cycle, up ones included.", "status")
 	m.toolsDesired = r.gauge("tools_desired", "Tools whose manifest asks for a grid web service.")
 	m.toolsBackoff = r.gauge("tools_held_by_backoff", "Down tools whose restart waits for their backoff.")
 	m.toolsValveHeld = r.gauge("tools_held_by_valve", "Down tools whose restart the safety valve holds.")
@@ -251,7 +263,7 @@ func (m *Metrics) newSourceMetrics(r registrar) {
 	m.sourceErrors = r.counterVec("source_errors_total", "Failed reads of each source, by kind of error.", "source", "kind")
 	m.sourceItems = r.gaugeVec("source_items", "Items read from each source in the last cycle: manifests, jobs, registrations, histories.", "source")
 	m.sourceFailing = r.gaugeVec("source_consecutive_failures", "Cycles in a row each source has failed; 0 when it worked last.", "source")
-	m.manifestsSkipped = r.gaugeVec("manifests_skipped", "Manifests skipped in the last cycle, by reason code.", "reason")
+	m.manifestsSkipped = r.gaugeVec("manifests_skipped", "Manifests skipped in the last cycle, by reason code.", "code")
 }
 
 // newAlertMetrics defines the alert delivery series (fed through
@@ -345,7 +357,6 @@ func (m *Metrics) Observe(rep monitor.Report, cycleErr error) {
 		m.restartsStarted.Inc()
 		if r.Outcome != state.OutcomePendingVerification { // counted when settled
 			m.restartsFinished.WithLabelValues(string(r.Outcome)).Inc()
-			m.toolRestarts.WithLabelValues(r.Tool, string(r.Outcome)).Inc()
 		}
 	}
 	// A restart whose command exited 0 ends when its tool is seen up, or
@@ -353,7 +364,6 @@ func (m *Metrics) Observe(rep monitor.Report, cycleErr error) {
 	for _, d := range rep.Plan.Decisions {
 		if d.Settled != nil && !rep.DryRun && cycleErr == nil {
 			m.restartsFinished.WithLabelValues(string(d.Settled.Outcome)).Inc()
-			m.toolRestarts.WithLabelValues(d.Tool, string(d.Settled.Outcome)).Inc()
 		}
 	}
 
@@ -369,7 +379,7 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 	byStatus := map[string]int{}
 	skipped := map[string]int{}
 	var backoff, valve, givenUp int
-	current := make(map[string]toolSeries, len(p.Decisions))
+	current := make(map[string]toolSeries, len(m.tools))
 	for _, d := range p.Decisions {
 		if d.Action == monitor.ActionSkip {
 			if d.Code != monitor.CodeOtherBackend && d.Code != monitor.CodeProxyOnly {
@@ -377,9 +387,8 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 			}
 			continue
 		}
-		ts := toolSeries{web: d.Web, status: Status(d), code: string(d.Code)}
-		current[d.Tool] = ts
-		byStatus[ts.status]++
+		status := Status(d)
+		byStatus[status]++
 		switch d.Code {
 		case monitor.CodeBackoff:
 			backoff++
@@ -388,10 +397,11 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 		case monitor.CodeBudgetExhausted:
 			givenUp++
 		}
-		m.exportTool(d, ts)
+		if ts, ok := m.toolSeriesOf(d, status, p.Now); ok {
+			current[d.Tool] = ts
+		}
 	}
-	m.deleteGoneTools(current)
-	m.tools = current
+	m.exportTools(current)
 
 	for _, s := range Statuses() {
 		m.toolsByStatus.WithLabelValues(s).Set(float64(byStatus[s]))
@@ -411,37 +421,54 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 	m.valveLimit.Set(float64(p.Valve.Limit))
 }
 
-// exportTool exports one desired tool's series as ts, deleting the ones it
-// had under other label values, so that a tool has one tool_status series
-// and never a stale one beside it.
-func (m *Metrics) exportTool(d monitor.Decision, ts toolSeries) {
-	if old, ok := m.tools[d.Tool]; ok && old != ts {
-		m.toolStatus.DeleteLabelValues(d.Tool, old.web, old.status, old.code)
-		if old.web != ts.web {
-			m.toolDownSince.DeleteLabelValues(d.Tool, old.web)
+// toolSeriesOf is what a desired tool exports this cycle, and false when
+// it exports nothing: it is up. A tool whose grid or proxy could not be
+// read is not known to have changed: it keeps what it had ("don't know"
+// is neither up nor a new status), so a failed qstat neither hides the
+// down tools nor gives every up tool a series.
+func (m *Metrics) toolSeriesOf(d monitor.Decision, status string, now time.Time) (toolSeries, bool) {
+	old, had := m.tools[d.Tool]
+	switch {
+	case status == StatusUp:
+		return toolSeries{}, false
+	case d.Code == monitor.CodeGridUnknown || d.Code == monitor.CodeProxyUnknown:
+		return old, had
+	}
+	ts := toolSeries{web: d.Web, status: status, code: string(d.Code), since: seconds(d.DownSince()), attempts: d.Attempts}
+	if ts.since == 0 { // nothing observed this cycle (its history unknown): since when it was first exported
+		ts.since = old.since
+		if !had {
+			ts.since = seconds(now)
 		}
 	}
-	m.toolStatus.WithLabelValues(d.Tool, ts.web, ts.status, ts.code).Set(1)
-	if down := d.DownSince(); down.IsZero() {
-		m.toolDownSince.DeleteLabelValues(d.Tool, ts.web)
-	} else {
-		m.toolDownSince.WithLabelValues(d.Tool, ts.web).Set(seconds(down))
-	}
-	m.toolAttempts.WithLabelValues(d.Tool).Set(float64(d.Attempts))
+	return ts, true
 }
 
-// deleteGoneTools deletes every series of the tools exported last time
-// that are no longer desired (not in current): they are gone, not down.
-func (m *Metrics) deleteGoneTools(current map[string]toolSeries) {
-	for tool := range m.tools {
-		if _, ok := current[tool]; !ok {
-			for _, v := range []interface {
-				DeletePartialMatch(prometheus.Labels) int
-			}{m.toolStatus, m.toolDownSince, m.toolAttempts, m.toolRestarts} {
-				v.DeletePartialMatch(prometheus.Labels{"tool": tool})
-			}
+// exportTools makes the per-tool series those of current: each tool's
+// series whose labels changed, and every series of a tool no longer in
+// current (up, or no longer desired), are deleted by their exact labels,
+// in time linear in the tools exported.
+func (m *Metrics) exportTools(current map[string]toolSeries) {
+	for tool, old := range m.tools {
+		ts, ok := current[tool]
+		if !ok || old.web != ts.web || old.status != ts.status {
+			m.toolDownSince.DeleteLabelValues(tool, old.web, old.status)
+		}
+		if !ok || old.code != ts.code {
+			m.toolReason.DeleteLabelValues(tool, old.code)
+		}
+		if !ok || ts.attempts <= 0 {
+			m.toolAttempts.DeleteLabelValues(tool)
 		}
 	}
+	for tool, ts := range current {
+		m.toolDownSince.WithLabelValues(tool, ts.web, ts.status).Set(ts.since)
+		m.toolReason.WithLabelValues(tool, ts.code).Set(1)
+		if ts.attempts > 0 {
+			m.toolAttempts.WithLabelValues(tool).Set(float64(ts.attempts))
+		}
+	}
+	m.tools = current
 }
 
 // Status is what the grid and the proxy show of a desired tool's web

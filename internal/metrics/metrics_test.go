@@ -143,11 +143,11 @@ func TestObserveExportsAndForgets(t *testing.T) {
 	got := scrape(t, m)
 	for _, line := range []string{
 		`webservicemonitor_build_info{commit="abc",goversion="go1.26",version="1.2.3"} 1`,
-		`webservicemonitor_tool_status{code="healthy",status="up",tool="alpha",web="lighttpd"} 1`,
-		`webservicemonitor_tool_status{code="no-job",status="not-running",tool="bravo",web="uwsgi-python"} 1`,
-		`webservicemonitor_tool_status{code="budget-exhausted",status="not-running",tool="echo",web="generic"} 1`,
-		fmt.Sprintf(`webservicemonitor_tool_down_since_timestamp_seconds{tool="bravo",web="uwsgi-python"} %g`, float64(down.Unix())),
-		`webservicemonitor_tool_restarts_total{outcome="succeeded",tool="bravo"} 1`,
+		fmt.Sprintf(`webservicemonitor_tool_down_since_timestamp_seconds{status="not-running",tool="bravo",web="uwsgi-python"} %g`, float64(down.Unix())),
+		fmt.Sprintf(`webservicemonitor_tool_down_since_timestamp_seconds{status="not-running",tool="echo",web="generic"} %g`, float64(down.Unix())),
+		`webservicemonitor_tool_reason{code="no-job",tool="bravo"} 1`,
+		`webservicemonitor_tool_reason{code="budget-exhausted",tool="echo"} 1`,
+		`webservicemonitor_tool_restart_attempts{tool="bravo"} 1`,
 		`webservicemonitor_tools{status="not-running"} 2`,
 		`webservicemonitor_tools{status="up"} 1`,
 		`webservicemonitor_tools{status="error"} 0`,
@@ -155,7 +155,7 @@ func TestObserveExportsAndForgets(t *testing.T) {
 		`webservicemonitor_restarts_started_total 1`,
 		`webservicemonitor_restarts_finished_total{outcome="succeeded"} 1`,
 		`webservicemonitor_restarts_finished_total{outcome="timed-out"} 0`,
-		`webservicemonitor_manifests_skipped{reason="invalid-yaml"} 1`,
+		`webservicemonitor_manifests_skipped{code="invalid-yaml"} 1`,
 		`webservicemonitor_cycles_total{result="ok"} 1`,
 		fmt.Sprintf(`webservicemonitor_last_successful_cycle_timestamp_seconds %g`, float64(t0.Add(1500*time.Millisecond).UnixMilli())/1000),
 		`webservicemonitor_cycle_duration_seconds_count 1`,
@@ -166,11 +166,11 @@ func TestObserveExportsAndForgets(t *testing.T) {
 			t.Errorf("missing %s", line)
 		}
 	}
-	if strings.Contains(got, `tool="golf"`) || strings.Contains(got, `tool="hotel"`) || strings.Contains(got, `reason="other-backend"`) {
+	if strings.Contains(got, `tool="golf"`) || strings.Contains(got, `tool="hotel"`) || strings.Contains(got, `code="other-backend"`) {
 		t.Errorf("a tool that is not desired has tool series:\n%s", grep(got, "golf", "hotel", "other-backend"))
 	}
-	if strings.Contains(got, `webservicemonitor_tool_down_since_timestamp_seconds{tool="alpha"`) {
-		t.Error("an up tool has a down-since series")
+	if strings.Contains(got, `tool="alpha"`) || strings.Contains(got, "webservicemonitor_tool_restarts_total") {
+		t.Errorf("an up tool has series, or restarts are counted per tool:\n%s", grep(got, `tool="alpha"`, "tool_restarts_total"))
 	}
 
 	// bravo came up, echo's manifest is gone, alpha went down: no stale
@@ -182,15 +182,15 @@ func TestObserveExportsAndForgets(t *testing.T) {
 	second.Sources[1].Err = nil // the grid failing must not matter to this part
 	m.Observe(second, nil)
 	got = scrape(t, m)
-	for _, gone := range []string{`tool="echo"`, `code="healthy",status="up",tool="alpha"`, `webservicemonitor_tool_down_since_timestamp_seconds{tool="bravo"`, `code="no-job",status="not-running",tool="bravo"`, `reason="invalid-yaml"`} {
+	for _, gone := range []string{`tool="echo"`, `tool="bravo"`, `code="invalid-yaml"`} {
 		if strings.Contains(got, gone) {
 			t.Errorf("stale series %s:\n%s", gone, grep(got, gone))
 		}
 	}
 	for _, line := range []string{
-		`webservicemonitor_tool_status{code="job-error",status="error",tool="alpha",web="lighttpd"} 1`,
-		`webservicemonitor_tool_status{code="healthy",status="up",tool="bravo",web="uwsgi-python"} 1`,
-		`webservicemonitor_tool_restarts_total{outcome="succeeded",tool="bravo"} 1`,
+		fmt.Sprintf(`webservicemonitor_tool_down_since_timestamp_seconds{status="error",tool="alpha",web="lighttpd"} %g`, float64(t0.Unix())),
+		`webservicemonitor_tool_reason{code="job-error",tool="alpha"} 1`,
+		`webservicemonitor_tools{status="up"} 1`,
 		`webservicemonitor_tools{status="not-running"} 0`,
 	} {
 		if !has(got, line) {
@@ -204,7 +204,7 @@ func TestObserveExportsAndForgets(t *testing.T) {
 	m.Observe(third, nil)
 	got = scrape(t, m)
 	for _, line := range []string{
-		`webservicemonitor_tool_status{code="job-error",status="error",tool="alpha",web="lighttpd"} 1`,
+		`webservicemonitor_tool_reason{code="job-error",tool="alpha"} 1`,
 		`webservicemonitor_source_errors_total{kind="timeout",source="grid"} 1`,
 		`webservicemonitor_source_consecutive_failures{source="manifests"} 1`,
 		`webservicemonitor_cycles_total{result="source-failed"} 1`,
@@ -314,7 +314,7 @@ func TestDeployQueriesNameExportedMetrics(t *testing.T) {
 	m.SetPauseMax(24 * time.Hour)
 	m.ConfigLoaded(true, t0)
 	m.AlertsQueued("http://127.0.0.1:9093", 0)
-	m.AlertsFiring(map[string]int{"WebserviceGivenUp": 1})
+	m.AlertsFiring(map[string]int{"WebserviceMonitorGivenUp": 1})
 	got := scrape(t, m)
 	have := map[string]bool{}
 	for _, l := range strings.Split(got, "\n") {
@@ -370,7 +370,6 @@ func TestRestartsCountedWhenSettled(t *testing.T) {
 		`webservicemonitor_restarts_finished_total{outcome="succeeded"} 1`,
 		`webservicemonitor_restarts_finished_total{outcome="not-up"} 1`,
 		`webservicemonitor_restarts_finished_total{outcome="failed"} 1`,
-		`webservicemonitor_tool_restarts_total{outcome="not-up",tool="delta"} 1`,
 		`webservicemonitor_stuck_jobs_cleared_total{result="cleared"} 2`,
 		`webservicemonitor_stuck_jobs_cleared_total{result="failed"} 1`,
 	} {
@@ -380,5 +379,103 @@ func TestRestartsCountedWhenSettled(t *testing.T) {
 	}
 	if strings.Contains(got, `outcome="pending-verification"`) {
 		t.Errorf("a restart awaiting verification was counted as finished:\n%s", grep(got, "pending-verification"))
+	}
+}
+
+// seriesOf lists the exposition's samples of the per-tool metrics.
+func seriesOf(exposition string) []string {
+	var out []string
+	for _, l := range strings.Split(exposition, "\n") {
+		if strings.HasPrefix(l, "webservicemonitor_tool_") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// One down episode, cycle by cycle: the status series keeps its labels
+// and value while the supervisor's reason moves (restart, backoff, valve,
+// a failed qstat, given up); the reason series follows the code, its old
+// one deleted; attempts show only above zero; nothing is left once up.
+func TestToolSeriesStableOverADownEpisode(t *testing.T) {
+	m := New(buildinfo.Info{Version: "1.2.3"}, time.Minute, func() time.Time { return t0 })
+	down := t0.Add(-time.Minute)
+	since := fmt.Sprintf(`webservicemonitor_tool_down_since_timestamp_seconds{status="not-running",tool="bravo",web="lighttpd"} %g`, float64(down.Unix()))
+	at := func(d monitor.Decision, attempts int) monitor.Decision { d.Attempts = attempts; return d }
+	steps := []struct {
+		name string
+		d    monitor.Decision
+		want []string
+	}{
+		{"held by the valve", at(decision("bravo", "lighttpd", monitor.ActionHold, monitor.CodeValve, monitor.PhaseNone, down), 0),
+			[]string{since, `webservicemonitor_tool_reason{code="valve",tool="bravo"} 1`}},
+		{"restarted", at(decision("bravo", "lighttpd", monitor.ActionRestart, monitor.CodeNoJob, monitor.PhaseNone, down), 1),
+			[]string{since, `webservicemonitor_tool_reason{code="no-job",tool="bravo"} 1`, `webservicemonitor_tool_restart_attempts{tool="bravo"} 1`}},
+		{"backing off", at(decision("bravo", "lighttpd", monitor.ActionHold, monitor.CodeBackoff, monitor.PhaseNone, down), 1),
+			[]string{since, `webservicemonitor_tool_reason{code="backoff",tool="bravo"} 1`, `webservicemonitor_tool_restart_attempts{tool="bravo"} 1`}},
+		{"qstat failed: as it was", monitor.Decision{Tool: "bravo", Manifest: &manifest.Manifest{Tool: "bravo", Web: "lighttpd"},
+			Action: monitor.ActionWait, Code: monitor.CodeGridUnknown, Next: &state.ToolRecord{}},
+			[]string{since, `webservicemonitor_tool_reason{code="backoff",tool="bravo"} 1`, `webservicemonitor_tool_restart_attempts{tool="bravo"} 1`}},
+		{"given up", at(decision("bravo", "lighttpd", monitor.ActionGiveUp, monitor.CodeBudgetExhausted, monitor.PhaseNone, down), 3),
+			[]string{since, `webservicemonitor_tool_reason{code="budget-exhausted",tool="bravo"} 1`, `webservicemonitor_tool_restart_attempts{tool="bravo"} 3`}},
+		{"up again", decision("bravo", "lighttpd", monitor.ActionNone, monitor.CodeHealthy, monitor.PhaseRunning, time.Time{}), nil},
+	}
+	for i, s := range steps {
+		m.Observe(report(t0.Add(time.Duration(i)*time.Minute), []monitor.Decision{s.d}, nil), nil)
+		if got := seriesOf(scrape(t, m)); !slices.Equal(got, s.want) {
+			t.Errorf("%s: per-tool series\n%s\nwant\n%s", s.name, strings.Join(got, "\n"), strings.Join(s.want, "\n"))
+		}
+	}
+}
+
+// A tool that was up when qstat failed gets no series (every up tool
+// would); a tool in unknown state letters is exported as unknown.
+func TestUnknownToolsExportNothingNew(t *testing.T) {
+	m := New(buildinfo.Info{Version: "1.2.3"}, time.Minute, func() time.Time { return t0 })
+	rep := report(t0, []monitor.Decision{
+		{Tool: "alpha", Manifest: &manifest.Manifest{Tool: "alpha", Web: "lighttpd"}, Action: monitor.ActionWait, Code: monitor.CodeGridUnknown, Next: &state.ToolRecord{}},
+		decision("kilo", "lighttpd", monitor.ActionWait, monitor.CodeUnknownState, monitor.PhaseUnknown, t0),
+	}, nil)
+	m.Observe(rep, nil)
+	got := scrape(t, m)
+	if strings.Contains(got, `tool="alpha"`) {
+		t.Errorf("an up tool whose grid is unknown has series:\n%s", grep(got, `tool="alpha"`))
+	}
+	for _, line := range []string{
+		`webservicemonitor_tools{status="unknown"} 2`,
+		fmt.Sprintf(`webservicemonitor_tool_down_since_timestamp_seconds{status="unknown",tool="kilo",web="lighttpd"} %g`, float64(t0.Unix())),
+		`webservicemonitor_tool_reason{code="unknown-state",tool="kilo"} 1`,
+	} {
+		if !has(got, line) {
+			t.Errorf("missing %s", line)
+		}
+	}
+}
+
+// At 10,000 tools with 5 % down the scrape holds the down tools' series
+// and the fixed ones, not one series per tool; every series of a tool no
+// longer desired is deleted.
+func TestSeriesScaleWithDownToolsNotFleet(t *testing.T) {
+	m := New(buildinfo.Info{Version: "1.2.3"}, time.Minute, func() time.Time { return t0 })
+	full := fleetDown(10_000, t0)
+	m.Observe(full, nil)
+	series, _ := scrapeSize(t, m.Handler())
+	// 500 not up: 500 status, 500 reason, 375 attempts; the fixed series
+	// (runtime, histograms, per-source) under 500.
+	if perTool := 500 + 500 + 375; series < perTool || series > perTool+500 {
+		t.Errorf("%d series at 10k tools, 5 %% down; want %d per-tool series and under 500 others", series, perTool)
+	}
+	rest := full
+	rest.Plan.Decisions = nil
+	for i, d := range full.Plan.Decisions {
+		if i%20 != 0 || i%40 == 0 { // the backing-off and given-up tools are gone
+			rest.Plan.Decisions = append(rest.Plan.Decisions, d)
+		}
+	}
+	m.Observe(rest, nil)
+	// Left: 125 restarted (status, reason, attempts), 125 held by the valve
+	// (status, reason).
+	if got := len(seriesOf(scrape(t, m))); got != 125*3+125*2 {
+		t.Errorf("%d per-tool series after the backing-off and given-up tools went, want %d", got, 125*3+125*2)
 	}
 }
