@@ -49,7 +49,7 @@ func TestRestartsNotSeenUpAreNotUp(t *testing.T) {
 		if err != nil {
 			return false, err.Error()
 		}
-		pages = rig.Named(alerts, "WebserviceGivenUp")
+		pages = rig.Named(alerts, "WebserviceMonitorGivenUp")
 		return len(pages) == 3, fmt.Sprintf("%d pages; daemon log tail:\n%s", len(pages), tail(d.text(), 5))
 	})
 	d.stop()
