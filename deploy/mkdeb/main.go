@@ -4,14 +4,17 @@
 //
 // It owns the package's shape: which files go where, which is a conffile,
 // the maintainer scripts, the control data (Debian version from git
-// describe, the exact build in X-Build-Version/X-Build-Commit, libc6
-// version from the binary's symbols). It never builds the binary (make
-// does, with the version in -ldflags) and never installs anything.
+// describe, libc6 version from the binary's symbols), and the documents it
+// generates: the man page from the built binary's help, the changelog from
+// the git history (its first entry names the exact build, as the binary's
+// --version does). It never builds the binary (make does, with the version
+// in -ldflags and Debian's hardening) and never installs anything.
 //
-//	go run -C deploy/mkdeb . -root $PWD -binary bin/webservicemonitor -version $(git describe ...) -out bin
+//	go run -C deploy/mkdeb . -root $PWD -binary bin/package/webservicemonitor -version $(git describe ...) -out bin
 package main
 
 import (
+	"context"
 	"debug/elf"
 	"errors"
 	"flag"
@@ -23,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goreleaser/nfpm/v2"
 	"github.com/goreleaser/nfpm/v2/deb"
@@ -53,7 +57,16 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	info := nfpm.WithDefaults(packageInfo(o, debVersion, libc, contents))
+	gendir, err := os.MkdirTemp("", "mkdeb-")
+	if err != nil {
+		return fmt.Errorf("making a directory for the generated documents: %w", err)
+	}
+	defer os.RemoveAll(gendir)
+	docs, err := generateDocs(context.Background(), o, build{debVersion, o.version, o.commit}, gendir)
+	if err != nil {
+		return err
+	}
+	info := nfpm.WithDefaults(packageInfo(o, debVersion, libc, append(contents, docs...)))
 	if err := nfpm.Validate(info); err != nil {
 		return fmt.Errorf("package definition: %w", err)
 	}
@@ -84,7 +97,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.commits, "commits", 0, "git rev-list --count HEAD: orders untagged builds")
 	fs.StringVar(&o.arch, "arch", runtime.GOARCH, "Debian architecture of the binary")
 	fs.StringVar(&o.out, "out", "bin", "directory for the .deb, relative to -root")
-	fs.StringVar(&o.maintainer, "maintainer", "webservicemonitor maintainers <root@localhost>", "Maintainer field")
+	fs.StringVar(&o.maintainer, "maintainer", "Webservicemonitor maintainers <webservicemonitor@tools.example>", "Maintainer field")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -106,7 +119,7 @@ func packageInfo(o options, debVersion, libc string, contents files.Contents) *n
 		Section:       "admin",
 		Priority:      "optional",
 		Maintainer:    o.maintainer,
-		Description: "supervisor that keeps a grid platform's tool web services up\n" +
+		Description: summary + "\n" +
 			"Every minute it joins what each tool asked for (service.manifest), what the\n" +
 			"grid runs (qstat) and what the front proxy routes, restarts what is down\n" +
 			"within a per-tool budget and backoff that survive its own restarts, and\n" +
@@ -122,15 +135,10 @@ func packageInfo(o options, debVersion, libc string, contents files.Contents) *n
 				PreRemove:   o.abs("deploy/debian/prerm"),
 				PostRemove:  o.abs("deploy/debian/postrm"),
 			},
-			Deb: nfpm.Deb{
-				Compression: "xz",
-				Fields: map[string]string{
-					// The exact build, as `webservicemonitor --version` and the
-					// build_info metric show it.
-					"X-Build-Version": o.version,
-					"X-Build-Commit":  o.commit,
-				},
-			},
+			// The exact build (git describe and commit) is not a control
+			// field (dpkg knows no such field; lintian: unknown-field): the
+			// changelog's first entry names it, as --version does.
+			Deb: nfpm.Deb{Compression: "xz"},
 		},
 		DisableGlobbing: true, // Contents already expanded the globs
 	}
@@ -159,6 +167,66 @@ func writePackage(info *nfpm.Info, dir string) (string, error) {
 // ConfigFile is where the package installs the daemon's configuration.
 const ConfigFile = "/etc/webservicemonitor/config.yaml"
 
+// summary is the package's short description and the man page's NAME line.
+const summary = "supervisor that keeps a grid platform's tool web services up"
+
+// docDir holds the copyright, the changelog and the README.
+const docDir = "/usr/share/doc/webservicemonitor/"
+
+// generateDocs writes the changelog and the man page into dir, gzipped
+// (as `gzip -9n`), and returns them as package contents. The man page's
+// date is the changelog's newest entry's (the commit time): the same tree
+// always makes the same package.
+func generateDocs(ctx context.Context, o options, b build, dir string) (files.Contents, error) {
+	commits, inGit, err := readHistory(ctx, o.root)
+	if err != nil {
+		return nil, err
+	}
+	var rels []release
+	if inGit {
+		rels = releases(b, commits)
+	} else {
+		rels = outsideGit(b, sourceDate())
+	}
+	changelog := filepath.Join(dir, "changelog.gz")
+	if err := gzipFile(changelog, []byte(changelogText("webservicemonitor", o.maintainer, rels))); err != nil {
+		return nil, err
+	}
+	help, own, err := readHelp(ctx, o.abs(o.binary))
+	if err != nil {
+		return nil, err
+	}
+	page := manPage{name: "webservicemonitor", section: "8", summary: summary, version: b.debVersion, date: rels[0].when,
+		files: []helpItem{
+			{term: ConfigFile, text: "the configuration (a conffile); every key is also a flag"},
+			{term: "/var/lib/webservicemonitor/state.db", text: "the restart history (the state file)"},
+			{term: "/lib/systemd/system/webservicemonitor.service", text: "the systemd unit running the daemon"},
+			{term: "/usr/share/webservicemonitor/", text: "the Prometheus alerting rules and the Grafana dashboard"},
+		},
+		seeAlso: "\\fBsystemctl\\fR(1), \\fBjournalctl\\fR(1), " + docDir + "README.md"}
+	man := filepath.Join(dir, "webservicemonitor.8.gz")
+	if err := gzipFile(man, []byte(page.render(help, own))); err != nil {
+		return nil, err
+	}
+	info := &files.ContentFileInfo{Mode: 0o644, Owner: "root", Group: "root"}
+	return files.Contents{
+		// A native package (its version has no Debian revision): Policy
+		// 12.7 names its changelog changelog.gz, not changelog.Debian.gz.
+		{Source: changelog, Destination: docDir + "changelog.gz", FileInfo: info},
+		{Source: man, Destination: "/usr/share/man/man8/webservicemonitor.8.gz", FileInfo: info},
+	}, nil
+}
+
+// sourceDate is SOURCE_DATE_EPOCH (the epoch when unset or invalid): the
+// date of a package built outside git.
+func sourceDate() time.Time {
+	secs, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64)
+	if err != nil {
+		return time.Unix(0, 0).UTC()
+	}
+	return time.Unix(secs, 0).UTC()
+}
+
 // Contents is what the package installs. The Prometheus rules and the
 // Grafana dashboards are globs: whatever deploy/ holds at build time.
 func Contents(root, binary string) (files.Contents, error) {
@@ -173,7 +241,10 @@ func Contents(root, binary string) (files.Contents, error) {
 		// alone: its URLs may carry a password or a token (postinst takes
 		// the world's access away from a locally changed copy dpkg keeps).
 		{Source: filepath.Join(root, "deploy/config.yaml"), Destination: ConfigFile, Type: files.TypeConfig, FileInfo: mode(0o640)},
-		{Source: filepath.Join(root, "README.md"), Destination: "/usr/share/doc/webservicemonitor/README.md", FileInfo: mode(0o644)},
+		{Source: filepath.Join(root, "README.md"), Destination: docDir + "README.md", FileInfo: mode(0o644)},
+		{Source: filepath.Join(root, "deploy/debian/copyright"), Destination: docDir + "copyright", FileInfo: mode(0o644)},
+		// Each override says why in the file.
+		{Source: filepath.Join(root, "deploy/debian/lintian-overrides"), Destination: "/usr/share/lintian/overrides/webservicemonitor", FileInfo: mode(0o644)},
 	}
 	for _, g := range []struct{ glob, dir string }{
 		{"deploy/prometheus/*.rules.yml", "/usr/share/webservicemonitor/prometheus/"},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,37 @@ import (
 
 	"github.com/goreleaser/nfpm/v2/files"
 )
+
+// fakeHelpEnv makes this test binary act as webservicemonitor printing its
+// help (testdata/program-help.txt; a command's help: its usage line alone,
+// but pause's, testdata/command-help-pause.txt), so that a package can be
+// built in a test without building the real program.
+const fakeHelpEnv = "MKDEB_TEST_FAKE_HELP"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(fakeHelpEnv); dir != "" {
+		os.Exit(fakeHelp(dir, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func fakeHelp(dir string, args []string) int {
+	file := "program-help.txt"
+	if len(args) > 1 && args[0] == "help" {
+		if args[1] != "pause" {
+			fmt.Printf("usage: webservicemonitor %s\n\n%s does something\n", strings.Join(args[1:], " "), args[1])
+			return 0
+		}
+		file = "command-help-pause.txt"
+	}
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	os.Stdout.Write(data)
+	return 0
+}
 
 func TestDebianVersion(t *testing.T) {
 	tests := []struct {
@@ -75,7 +108,8 @@ func TestDebianVersionOrder(t *testing.T) {
 }
 
 // packageRoot builds a repository root in a temp dir holding every file
-// the package takes, with a small real ELF program as the binary.
+// the package takes, with this test program as the binary (see TestMain),
+// in a git repository of two commits, the first tagged v1.0.0.
 func packageRoot(t *testing.T) string {
 	t.Helper()
 	repo, err := filepath.Abs(filepath.Join("..", ".."))
@@ -104,8 +138,50 @@ func packageRoot(t *testing.T) string {
 			copyFile(m, filepath.Join(root, rel))
 		}
 	}
-	copyFile("/bin/true", filepath.Join(root, "bin", "webservicemonitor"))
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyFile(self, filepath.Join(root, "bin", "webservicemonitor"))
+	if err := os.Chmod(filepath.Join(root, "bin", "webservicemonitor"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(fakeHelpEnv, testdata)
+	gitHistory(t, root)
 	return root
+}
+
+// gitHistory commits root's files in two commits at fixed times, the
+// first tagged v1.0.0.
+func gitHistory(t *testing.T, root string) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git to make a history with")
+	}
+	steps := []struct {
+		date string
+		args []string
+	}{
+		{"", []string{"init", "-q"}},
+		{"", []string{"add", "README.md"}},
+		{"2026-01-02T10:00:00Z", []string{"commit", "-q", "-m", "First release"}},
+		{"", []string{"tag", "v1.0.0"}},
+		{"", []string{"add", "."}},
+		{"2026-01-03T11:00:00Z", []string{"commit", "-q", "-m", "Package the rest"}},
+	}
+	for _, s := range steps {
+		cmd := exec.Command("git", append([]string{"-C", root}, s.args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@tools.example",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@tools.example", "GIT_CONFIG_GLOBAL=/dev/null",
+			"GIT_AUTHOR_DATE="+s.date, "GIT_COMMITTER_DATE="+s.date)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", s.args, err, out)
+		}
+	}
 }
 
 // TestContentsModes: every installed file's mode and owner; the
@@ -120,7 +196,6 @@ func TestContentsModes(t *testing.T) {
 		"/usr/bin/webservicemonitor":                    0o755,
 		"/lib/systemd/system/webservicemonitor.service": 0o644,
 		ConfigFile: 0o640,
-		"/usr/share/doc/webservicemonitor/README.md": 0o644,
 	}
 	for _, c := range contents {
 		if c.FileInfo == nil || c.FileInfo.Owner != "root" || c.FileInfo.Group != "root" {
@@ -140,28 +215,58 @@ func TestContentsModes(t *testing.T) {
 	}
 }
 
+// buildPackage runs mkdeb on root into root/out (made empty first) and
+// returns the package's path.
+func buildPackage(t *testing.T, root string) string {
+	t.Helper()
+	out := filepath.Join(root, "out")
+	if err := os.RemoveAll(out); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout, _ = os.Open(os.DevNull) // run prints the package's path
+	err := run([]string{"-root", root, "-version", "v1.0.0-1-gabcdef0", "-commit", "abcdef0", "-commits", "2", "-out", "out"})
+	os.Stdout = stdout
+	if err != nil {
+		t.Fatal(err)
+	}
+	debs, _ := filepath.Glob(filepath.Join(out, "*.deb"))
+	if len(debs) != 1 {
+		t.Fatalf("packages built: %v", debs)
+	}
+	return debs[0]
+}
+
+// TestPackageReproducible builds the package twice from the same tree at
+// different times: the same bytes (SOURCE_DATE_EPOCH, the changelog's and
+// man page's dates from the history, gzip without names or times).
+func TestPackageReproducible(t *testing.T) {
+	root := packageRoot(t)
+	t.Setenv("SOURCE_DATE_EPOCH", "1767438000")
+	first, err := os.ReadFile(buildPackage(t, root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.ReadFile(buildPackage(t, root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, second) {
+		t.Error("two builds of the same tree differ")
+	}
+}
+
 // TestPackageConfigMode builds the package and reads it back with dpkg-deb:
 // the configuration is installed -rw-r----- root/root.
 func TestPackageConfigMode(t *testing.T) {
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
 		t.Skip("no dpkg-deb to read the package with")
 	}
-	root := packageRoot(t)
-	if err := os.Mkdir(filepath.Join(root, "out"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	stdout := os.Stdout
-	os.Stdout, _ = os.Open(os.DevNull) // run prints the package's path
-	err := run([]string{"-root", root, "-version", "v1.0.0", "-commit", "abcdef0", "-out", "out"})
-	os.Stdout = stdout
-	if err != nil {
-		t.Fatal(err)
-	}
-	debs, _ := filepath.Glob(filepath.Join(root, "out", "*.deb"))
-	if len(debs) != 1 {
-		t.Fatalf("packages built: %v", debs)
-	}
-	out, err := exec.Command("dpkg-deb", "-c", debs[0]).Output()
+	deb := buildPackage(t, packageRoot(t))
+	out, err := exec.Command("dpkg-deb", "-c", deb).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

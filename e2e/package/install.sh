@@ -2,7 +2,9 @@
 # Installs what the package end-to-end suite needs on a clean Debian: dpkg
 # tools (always there), sudo (the package depends on it, and dpkg -i does
 # not fetch dependencies), systemd (for systemd-analyze verify; installing
-# it does not make it PID 1) and promtool (from Debian's prometheus package,
+# it does not make it PID 1), lintian (the package must pass it; it brings
+# man and dpkg-parsechangelog, for the man page and changelog checks) and
+# promtool (from Debian's prometheus package,
 # for the fleet rule's unit test). Skips what is there.
 #
 # No service may start from these installs (the suite starts nothing but
@@ -13,6 +15,7 @@ missing=()
 command -v sudo >/dev/null || missing+=(sudo)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v lintian >/dev/null || missing+=(lintian)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

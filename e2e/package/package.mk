@@ -1,9 +1,11 @@
 # The Debian package's end-to-end suite (the package is `make deb`).
 E2E += e2e-package
 
-# Installs sudo, systemd (for systemd-analyze) and promtool if missing, then:
-# mkdeb's own tests, the fleet rule's promtool test, and the Go suite in
-# e2e/package (dpkg -i/-r/-P of the package built above, state-file
+# Installs sudo, systemd (for systemd-analyze), lintian and promtool if
+# missing, then: mkdeb's own tests (man page, changelog, reproducible
+# build), the fleet rule's promtool test, and the Go suite in e2e/package
+# (lintian on the package built above: no error or warning but the
+# overrides it ships; its changelog and man page; dpkg -i/-r/-P, state-file
 # upgrades and refusals, the systemd watchdog). Must run as root (dpkg -i).
 e2e-package: deb
 	./e2e/package/install.sh

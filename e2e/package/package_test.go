@@ -51,7 +51,7 @@ func TestDebianPackage(t *testing.T) {
 
 	t.Run("control data", func(t *testing.T) {
 		fields := map[string]string{}
-		for _, f := range []string{"Package", "Version", "Architecture", "Depends", "Maintainer", "Description", "X-Build-Version", "X-Build-Commit"} {
+		for _, f := range []string{"Package", "Version", "Architecture", "Depends", "Maintainer", "Description"} {
 			fields[f] = strings.TrimSpace(runCmd(t, nil, "dpkg-deb", "-f", deb, f).stdout)
 		}
 		if fields["Package"] != "webservicemonitor" || fields["Architecture"] == "" || fields["Maintainer"] == "" || fields["Description"] == "" {
@@ -60,8 +60,8 @@ func TestDebianPackage(t *testing.T) {
 		if !strings.Contains(filepath.Base(deb), "_"+fields["Version"]+"_") {
 			t.Errorf("Version %q is not the file's (%s)", fields["Version"], deb)
 		}
-		if fields["X-Build-Version"] != version || fields["X-Build-Commit"] != commit {
-			t.Errorf("X-Build-Version/Commit %q/%q, want the build's %q/%q", fields["X-Build-Version"], fields["X-Build-Commit"], version, commit)
+		if strings.Contains(fields["Maintainer"], "localhost") {
+			t.Errorf("Maintainer %q: not an address mail reaches", fields["Maintainer"])
 		}
 		if !strings.Contains(fields["Depends"], "sudo") || !strings.Contains(fields["Depends"], "libc6 (>= 2.") {
 			t.Errorf("Depends: %q, want sudo and a versioned libc6", fields["Depends"])
@@ -79,10 +79,14 @@ func TestDebianPackage(t *testing.T) {
 
 	t.Run("file list", func(t *testing.T) {
 		want := map[string]string{ // path -> mode and owner as dpkg-deb -c shows them
-			"." + installedBin:                            "-rwxr-xr-x root/root",
-			"." + installedUnit:                           "-rw-r--r-- root/root",
-			"." + installedConfig:                         "-rw-r----- root/root", // may hold URLs with credentials
-			"./usr/share/doc/webservicemonitor/README.md": "-rw-r--r-- root/root",
+			"." + installedBin:                                "-rwxr-xr-x root/root",
+			"." + installedUnit:                               "-rw-r--r-- root/root",
+			"." + installedConfig:                             "-rw-r----- root/root", // may hold URLs with credentials
+			"./usr/share/doc/webservicemonitor/README.md":     "-rw-r--r-- root/root",
+			"./usr/share/doc/webservicemonitor/copyright":     "-rw-r--r-- root/root",
+			"./usr/share/doc/webservicemonitor/changelog.gz":  "-rw-r--r-- root/root",
+			"./usr/share/man/man8/webservicemonitor.8.gz":     "-rw-r--r-- root/root",
+			"./usr/share/lintian/overrides/webservicemonitor": "-rw-r--r-- root/root",
 		}
 		for glob, dir := range map[string]string{"deploy/prometheus/*.rules.yml": "prometheus", "deploy/grafana/*.json": "grafana"} {
 			matches, _ := filepath.Glob(filepath.Join(root, glob))
@@ -114,6 +118,10 @@ func TestDebianPackage(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("lintian", func(t *testing.T) { checkLintian(t, deb) })
+	t.Run("changelog", func(t *testing.T) { checkChangelog(t, deb, version, commit) })
+	t.Run("man page", func(t *testing.T) { checkManPage(t, deb) })
 
 	// A first install on a machine that is not ready (no project file):
 	// the install succeeds, enables the unit, starts nothing and says why.
