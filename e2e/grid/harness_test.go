@@ -130,10 +130,11 @@ func newWorld(t *testing.T) *world {
 	}
 	// Tool accounts read the configuration and append to the invocation log.
 	must(t, os.Chmod(dir, 0o755))
+	// A failed scenario's directory is printed, not kept: sge-cell.sh
+	// finish removes $WSM_GRID_DIR when the suite ends, pass or fail.
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("kept %s for a look", dir)
-			return
+			logRunDir(t, dir)
 		}
 		os.RemoveAll(dir)
 	})
@@ -290,6 +291,28 @@ func (w *world) resetGrid() {
 			must(t, os.RemoveAll(filepath.Join(home, e.Name())))
 		}
 	}
+}
+
+// logRunDir prints the end of every text file of a failed scenario's run
+// directory (daemon logs, invocations, the webservice configuration) into
+// the test's log; binary files (the state file) are only named.
+func logRunDir(t *testing.T, dir string) {
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		switch {
+		case err != nil:
+			t.Logf("--- run directory %s: %s: %v", dir, rel, err)
+		case bytes.IndexByte(data, 0) >= 0:
+			t.Logf("--- run directory %s: %s (%d bytes, binary)", dir, rel, len(data))
+		default:
+			t.Logf("--- run directory %s: %s (%d bytes), last 60 lines ---\n%s", dir, rel, len(data), rig.Tail(path, 60))
+		}
+		return nil
+	})
 }
 
 func (w *world) cellScript(args ...string) string {
@@ -637,6 +660,9 @@ func (w *world) startDaemon(extra ...string) *daemon {
 	must(w.t, err)
 	cmd := exec.Command(w.monitor, append(append([]string{}, w.base...), extra...)...)
 	cmd.Stdout, cmd.Stderr = f, f
+	// Killed with the test binary even if that dies (a -timeout panic)
+	// before its cleanups run.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	must(w.t, cmd.Start())
 	f.Close()
 	d := &daemon{w: w, cmd: cmd, log: f.Name(), done: make(chan struct{})}

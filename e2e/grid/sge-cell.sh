@@ -7,16 +7,20 @@
 #                       idempotent: a running cell is reconfigured, not restarted
 #   sge-cell.sh down    delete every job, stop sge_execd then sge_qmaster by PID
 #   sge-cell.sh env     print the environment the tests read (eval it)
+#   sge-cell.sh suite CMD...  one run (make e2e-grid): wait for the cell's
+#                       lock, finish, up, CMD with the env, finish, pass or fail
 #   sge-cell.sh status  say what runs
 #   sge-cell.sh stop-qmaster   stop only the qmaster (tests of a grid without it)
 #   sge-cell.sh start-qmaster  start it again
-#   sge-cell.sh purge   down, then remove the tool accounts and WSM_GRID_DIR
+#   sge-cell.sh finish  down, then remove what a run created: its processes,
+#                       the tool accounts and groups, WSM_GRID_DIR (purge: the same)
 #
 # What it sets up, and why (each learned the hard way):
 #   * debconf answers shared/gridengineconfig=true, shared/gridenginecell=default,
 #     shared/gridenginemaster=<host name>, so the packages build the cell
 #     without asking;
-#   * nothing starts the daemons here (no systemd): sge_qmaster, then sge_execd;
+#   * the script starts the daemons itself (no systemd): sge_qmaster, then
+#     sge_execd;
 #   * when the host name resolves to a loopback address the qmaster sees
 #     clients as "localhost" and refuses them: common/host_aliases maps
 #     localhost to the host name;
@@ -34,7 +38,17 @@
 #     job's WSM_FRONTPROXY, else in $WSM_GRID_DIR/front-proxy (exported as
 #     WSM_GRID_FRONTPROXY_FILE) and logs to $WSM_GRID_DIR/portreleaser.log;
 #   * tool accounts tools.<name> (uid >= 50000) with homes under
-#     $WSM_GRID_DIR/homes, standing in for NFS.
+#     $WSM_GRID_DIR/homes, standing in for NFS. An account of that name
+#     left with another home (a run that never finished, another job) is
+#     moved here when nothing runs as it; else `up` stops at once, naming
+#     the account and its home (the webservice writes manifests in the home
+#     passwd gives: every scenario would fail on "permission denied");
+#   * `finish` removes all a run created (see finish below); `suite`
+#     runs it before `up` and, in a trap, at the end, pass or fail;
+#   * one run at a time per machine (`suite` holds a lock): a second run
+#     on the same cell would delete the first one's jobs and manifests;
+#   * the packages' own services do not start (a policy-rc.d while apt-get
+#     runs, unless the machine has one): this script starts the daemons.
 #
 # Settings (environment): WSM_GRID_DIR (default /var/tmp/wsm-grid),
 # WSM_GRID_TOOLS (default: 16 tool names), WSM_GRID_RELEASE (buster).
@@ -47,6 +61,7 @@ WSM_GRID_DIR=${WSM_GRID_DIR:-/var/tmp/wsm-grid}
 WSM_GRID_TOOLS=${WSM_GRID_TOOLS:-alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa}
 WSM_GRID_RELEASE=${WSM_GRID_RELEASE:-buster}
 FIRST_UID=${WSM_GRID_FIRST_UID:-51000}
+MIN_UID=50000 # the supervisor's --min-uid in the scenarios
 HOST=$(hostname)
 COMMON=$SGE_ROOT/$SGE_CELL/common
 QMASTER_PIDFILE=/var/spool/gridengine/qmaster/qmaster.pid
@@ -90,7 +105,7 @@ qmaster_pid() { pid_of_file "$QMASTER_PIDFILE"; }
 execd_pidfile() {
 	# execd spools under the name it resolves itself to (localhost here),
 	# so find its pid file rather than guess the directory.
-	ls /var/spool/gridengine/execd/*/execd.pid 2>/dev/null | head -n1
+	ls /var/spool/gridengine/execd/*/execd.pid 2>/dev/null | head -n1 || true
 }
 execd_pid() {
 	local f
@@ -119,6 +134,14 @@ install_packages() {
 		gridengine-client shared/gridengineconfig boolean true
 		gridengine-master shared/gridengineconfig boolean true
 	EOF
+	# Nothing the packages ship may start (the cell's daemons are started,
+	# and stopped by PID, here): a policy-rc.d refusing every start while
+	# apt-get runs, unless the machine has one.
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+		printf '#!/bin/sh\n# sge-cell.sh: no service starts while it installs gridengine.\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 0755 /usr/sbin/policy-rc.d
+	fi
 	if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit)" ]; then
 		apt-get -o DPkg::Lock::Timeout=300 update -q
 	fi
@@ -286,18 +309,132 @@ install_epilog() {
 create_tools() {
 	mkdir -p "$WSM_GRID_DIR/homes"
 	chmod 0755 "$WSM_GRID_DIR" "$WSM_GRID_DIR/homes"
-	local uid=$FIRST_UID name account created=""
+	local uid=$FIRST_UID name account home created="" fixed=""
 	for name in $WSM_GRID_TOOLS; do
 		account=tools.$name
-		if ! getent passwd "$account" >/dev/null; then
-			useradd --uid "$uid" --user-group --no-create-home --home-dir "$WSM_GRID_DIR/homes/$name" \
-				--shell /bin/bash "$account"
+		home=$WSM_GRID_DIR/homes/$name
+		if getent passwd "$account" >/dev/null; then
+			claim_account "$account" "$home" && fixed="$fixed $account"
+		else
+			while getent passwd "$uid" >/dev/null; do uid=$((uid + 1)); done
+			useradd --uid "$uid" --user-group --no-create-home --home-dir "$home" --shell /bin/bash "$account" ||
+				die "could not create the account $account (uid $uid, home $home)"
 			created="$created $account"
 		fi
-		install -d -m 0755 -o "$account" -g "$account" "$WSM_GRID_DIR/homes/$name"
+		install -d -m 0755 -o "$account" -g "$(id -g "$account")" "$home"
 		uid=$((uid + 1))
 	done
-	log "tool accounts (uid >= $FIRST_UID, homes under $WSM_GRID_DIR/homes): $WSM_GRID_TOOLS${created:+ (created:$created)}"
+	log "tool accounts (uid >= $MIN_UID, homes under $WSM_GRID_DIR/homes): $WSM_GRID_TOOLS${created:+ (created:$created)}${fixed:+ (home moved here:$fixed)}"
+}
+
+# claim_account ACCOUNT HOME: an account of that name already exists (a run
+# that never finished, another job): it becomes this cell's if nothing runs
+# as it, its home moved to HOME (the stand-in webservice writes manifests in
+# the home passwd gives); else the run stops here, naming it. Returns 0 when
+# it moved the home, 1 when the account was already right.
+claim_account() {
+	local account=$1 home=$2 entry uid current procs
+	entry=$(getent passwd "$account")
+	uid=$(echo "$entry" | cut -d: -f3)
+	current=$(echo "$entry" | cut -d: -f6)
+	[ "$uid" -ge "$MIN_UID" ] ||
+		die "the account $account exists with uid $uid (home $current), below the supervisor's --min-uid $MIN_UID: remove it (userdel $account) or set WSM_GRID_TOOLS"
+	[ "$current" != "$home" ] || return 1
+	procs=$(pids_of_uid "$uid" | tr '\n' ' ')
+	[ -z "$procs" ] ||
+		die "the account $account exists with home $current, not $home, and processes run as it (pids ${procs% }): another job uses it; stop it or remove the account (userdel $account)"
+	usermod --home "$home" "$account" >>"$LOG" 2>&1 ||
+		die "the account $account exists with home $current, not $home, and usermod could not move it (an account from LDAP?): remove it (userdel $account)"
+	log "the account $account had home $current (another run?): now $home"
+}
+
+# pids_of_uid UID...: the processes whose real uid is one of UIDs (from
+# /proc, with shell builtins: a process may vanish while it is read).
+pids_of_uid() {
+	local status key uid _ pid
+	for status in /proc/[0-9]*/status; do
+		pid=${status#/proc/}
+		pid=${pid%/status}
+		while read -r key uid _; do
+			if [ "$key" = Uid: ]; then
+				case " $* " in *" $uid "*) echo "$pid" ;; esac
+				break
+			fi
+		done 2>/dev/null <"$status" || true
+	done
+}
+
+# pids_of_run: processes running a program from $WSM_GRID_DIR (the stand-in
+# webservice) or naming a scenario's run directory (a supervisor daemon of a
+# test binary that died before its cleanups ran).
+pids_of_run() {
+	local p exe args
+	for p in /proc/[0-9]*; do
+		exe=$(readlink "$p/exe" 2>/dev/null) || continue
+		args=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+		case "$exe $args" in
+		"$WSM_GRID_DIR"/* | *"$WSM_GRID_DIR/runs/"*) echo "${p#/proc/}" ;;
+		esac
+	done
+}
+
+# cell_accounts: the tool accounts that are this cell's (home under
+# $WSM_GRID_DIR/homes); an account of the same name living elsewhere is
+# another job's, which `up` refused to take, and is left alone.
+cell_accounts() {
+	local name home
+	for name in $WSM_GRID_TOOLS; do
+		home=$(getent passwd "tools.$name" | cut -d: -f6)
+		case $home in "$WSM_GRID_DIR/homes/"*) echo "tools.$name" ;; esac
+	done
+}
+
+# kill_leftovers kills, by pid, what still runs as a cell account or from
+# the run directories once the daemons are down, and waits (5 s at most)
+# until they are gone.
+kill_leftovers() {
+	local uids="" account pid killed="" i
+	for account in $(cell_accounts); do uids="$uids $(id -u "$account")"; done
+	for pid in $( ([ -z "$uids" ] || pids_of_uid $uids) && pids_of_run); do
+		[ "$pid" != $$ ] && alive "$pid" || continue
+		log "killing leftover process $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")"
+		kill -KILL "$pid" 2>/dev/null || true
+		killed="$killed $pid"
+	done
+	for pid in $killed; do
+		# A zombie has no exe: it is gone as far as the accounts care.
+		for i in $(seq 50); do readlink "/proc/$pid/exe" >/dev/null 2>&1 || break; sleep 0.1; done
+	done
+}
+
+# finish leaves the machine as it was before `up`, pass or fail: the cell
+# down, no process of a run, no tool account or group of this cell, no
+# $WSM_GRID_DIR (homes, run directories, the epilog, the logs). What stays,
+# for the next run's speed, is what apt installed: the gridengine packages
+# (their .debs in apt's cache), with the cell's configuration and spool
+# under /var/lib/gridengine and /var/spool/gridengine, which `up`
+# reconfigures. It fails, saying what, when something could not be removed.
+finish() {
+	local account name pid left="" removed="" others=""
+	down
+	kill_leftovers
+	for account in $(cell_accounts); do
+		if userdel "$account" >>"$LOG" 2>&1; then removed="$removed $account"; else left="$left account $account (userdel failed, see $LOG);"; fi
+	done
+	for name in $WSM_GRID_TOOLS; do
+		account=$(getent passwd "tools.$name") || continue
+		others="$others tools.$name (home $(echo "$account" | cut -d: -f6))"
+	done
+	for name in $WSM_GRID_TOOLS; do
+		# userdel takes the user's group only when nobody else is in it.
+		if getent group "tools.$name" >/dev/null && ! getent passwd "tools.$name" >/dev/null; then
+			groupdel "tools.$name" 2>/dev/null || left="$left group tools.$name;"
+		fi
+	done
+	rm -rf "$WSM_GRID_DIR" || left="$left $WSM_GRID_DIR;"
+	for pid in $(pids_of_run); do left="$left process $pid;"; done
+	[ -z "$left" ] || die "finish could not remove:$left"
+	log "finished: cell down, no run process, $WSM_GRID_DIR removed; accounts and groups removed:${removed:- none}${others:+; left alone (homes elsewhere):$others}"
 }
 
 delete_all_jobs() {
@@ -362,6 +499,41 @@ down() {
 	fi
 }
 
+up() {
+	local began
+	mkdir -p "$WSM_GRID_DIR"
+	began=$(date +%s%N)
+	create_tools # first: an account it cannot take stops the run at once
+	install_packages
+	write_host_files
+	start_qmaster
+	configure
+	start_execd
+	log "cell up in $((($(date +%s%N) - began) / 1000000)) ms (host $HOST, SGE_ROOT $SGE_ROOT, cell $SGE_CELL)"
+}
+
+# suite CMD...: one whole run of the suite on the machine's only cell. It
+# waits (30 min at most) while another run holds the cell (a lock: two runs
+# would delete each other's jobs and manifests), clears what a killed run
+# left (finish), brings the cell up, runs CMD with the cell's environment,
+# and finishes, pass or fail; its status is CMD's, or 1 when finish fails.
+suite() {
+	local lock=/run/lock/wsm-grid-cell.lock
+	[ -d /run/lock ] || lock=/tmp/wsm-grid-cell.lock
+	exec 9>>"$lock"
+	if ! flock -n 9; then
+		log "another e2e-grid run holds the cell (lock $lock): waiting for it, 30 min at most"
+		flock -w 1800 9 || die "another e2e-grid run still holds the cell after 30 min (lock $lock)"
+	fi
+	trap 'status=$?; trap - EXIT; finish || status=1; exit $status' EXIT
+	trap 'exit 130' INT TERM
+	finish
+	# Nothing started from here keeps the lock: its descriptor is closed.
+	(up) 9>&-
+	eval "$(print_env)"
+	"$@" 9>&-
+}
+
 print_env() {
 	cat <<-EOF
 		export SGE_ROOT=$SGE_ROOT
@@ -389,18 +561,12 @@ status() {
 
 [ "$(id -u)" = 0 ] || { echo "sge-cell.sh: run as root" >&2; exit 1; }
 case "${1:-}" in
-up)
-	mkdir -p "$WSM_GRID_DIR"
-	began=$(date +%s%N)
-	install_packages
-	write_host_files
-	start_qmaster
-	configure
-	start_execd
-	create_tools
-	log "cell up in $((($(date +%s%N) - began) / 1000000)) ms (host $HOST, SGE_ROOT $SGE_ROOT, cell $SGE_CELL)"
-	;;
+up) up ;;
 down) down ;;
+suite)
+	shift
+	suite "$@"
+	;;
 stop-qmaster)
 	# For tests of a grid without its qmaster; `up` starts it again.
 	pid=$(qmaster_pid)
@@ -413,16 +579,9 @@ start-qmaster)
 	;;
 env) print_env ;;
 status) status ;;
-purge)
-	down
-	for name in $WSM_GRID_TOOLS; do
-		if getent passwd "tools.$name" >/dev/null; then userdel "tools.$name" 2>/dev/null || true; fi
-	done
-	rm -rf "$WSM_GRID_DIR"
-	echo "sge-cell: purged accounts and $WSM_GRID_DIR" >&2
-	;;
+finish | purge) finish ;;
 *)
-	echo "usage: $0 up|down|env|status|stop-qmaster|start-qmaster|purge" >&2
+	echo "usage: $0 up|down|finish|suite CMD...|env|status|stop-qmaster|start-qmaster" >&2
 	exit 2
 	;;
 esac
