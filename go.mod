@@ -2,6 +2,8 @@ module webservicemonitor
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/alecthomas/kingpin/v2 v2.4.0
 	github.com/go-co-op/gocron/v2 v2.21.2
