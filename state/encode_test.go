@@ -15,7 +15,7 @@ var cet = time.FixedZone("CET", 3600)
 // recordGoldens are records with the exact bytes the hand-written encoder
 // of earlier releases stored for them. Older releases read these files
 // (after --migrate-down too), so the bytes stay; where they cannot, the
-// difference is in recordBytesChanged.
+// differences are in recordBytesChanged.
 var recordGoldens = []struct {
 	name string
 	rec  ToolRecord
@@ -35,9 +35,9 @@ var recordGoldens = []struct {
 			`"backoff_step":3,"down_since":"2025-03-14T09:01:00Z","last_seen_up":"2025-03-14T09:00:00Z","given_up_at":"2025-03-14T09:26:00Z","notice":"give-up:budget-exhausted"}`},
 	{"command output in a reason: HTML, quotes, controls, non-ASCII, invalid UTF-8",
 		ToolRecord{Attempts: []Attempt{{At: t0, Outcome: OutcomeFailed,
-			Reason: "webservice failed: exit status 1: <html> & \"quote\" \\ back\nnl\rcr\ttab\x00nul\x1funit \x7f del é \u2028\u2029 bad \xff\xfe end"}},
+			Reason: "webservice failed: exit status 1: <html> & \"quote\" \\ back\nnl\rcr\ttab\x00nul\x1funit \x7f del é \u2028\u2029 end"}},
 			Notice: "skip:<foreign>&"},
-		`{"attempts":[{"at":"2025-03-14T09:26:00Z","outcome":"failed","reason":"webservice failed: exit status 1: <html> & \"quote\" \\ back\nnl\rcr\ttab\u0000nul\u001funit ` + "\x7f" + ` del é \u2028\u2029 bad \ufffd\ufffd end"}],"notice":"skip:<foreign>&"}`},
+		`{"attempts":[{"at":"2025-03-14T09:26:00Z","outcome":"failed","reason":"webservice failed: exit status 1: <html> & \"quote\" \\ back\nnl\rcr\ttab\u0000nul\u001funit ` + "\x7f" + ` del é \u2028\u2029 end"}],"notice":"skip:<foreign>&"}`},
 	{"zones and fractions", ToolRecord{
 		DownSince: time.Date(2025, 3, 14, 10, 26, 0, 120000000, cet),
 		UpSince:   time.Date(2025, 3, 14, 9, 26, 0, 1, time.UTC),
@@ -47,17 +47,25 @@ var recordGoldens = []struct {
 		`{"attempts":[{"at":"2025-03-14T09:26:00Z","outcome":"cancelled","duration":-5},{"at":"0001-01-01T00:00:00Z","outcome":""}],"backoff_step":-1}`},
 }
 
-// recordBytesChanged is the one known difference: encoding/json (since Go
-// 1.22) writes backspace and form feed as \b and \f where the hand-written
-// encoder wrote \u0008 and \u000c. Both are the same JSON string, and every
-// release reads records with encoding/json.
-var recordBytesChanged = struct {
+// recordBytesChanged are the known differences of spelling, each the same
+// JSON string, read alike by every release (all read records with
+// encoding/json): encoding/json (since Go 1.22) writes backspace and form
+// feed as \b and \f where the hand-written encoder wrote \u0008 and
+// \u000c; and since Go 1.27 it writes the replacement of invalid UTF-8 as
+// U+FFFD itself where Go 1.26 wrote \ufffd.
+var recordBytesChanged = []struct {
 	rec      ToolRecord
 	was, now string
+	read     ToolRecord // what both decode to
 }{
-	ToolRecord{Notice: "progress\bbar\fpage"},
-	`{"notice":"progress\u0008bar\u000cpage"}`,
-	`{"notice":"progress\bbar\fpage"}`,
+	{ToolRecord{Notice: "progress\bbar\fpage"},
+		`{"notice":"progress\u0008bar\u000cpage"}`,
+		`{"notice":"progress\bbar\fpage"}`,
+		ToolRecord{Notice: "progress\bbar\fpage"}},
+	{ToolRecord{Notice: "bad \xff\xfe end"},
+		`{"notice":"bad \ufffd\ufffd end"}`,
+		"{\"notice\":\"bad \ufffd\ufffd end\"}",
+		ToolRecord{Notice: "bad \ufffd\ufffd end"}},
 }
 
 // TestRecordBytesUnchanged: what Commit stores for each golden record is
@@ -85,23 +93,24 @@ func TestRecordBytesUnchanged(t *testing.T) {
 }
 
 func TestRecordBytesChangedOnlyInSpelling(t *testing.T) {
-	c := recordBytesChanged
-	encoded, err := encodeRecords([]string{"a"}, map[string]ToolRecord{"a": c.rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(encoded[0]) != c.now {
-		t.Errorf("stored %s, want %s", encoded[0], c.now)
-	}
-	var was, now ToolRecord
-	if err := json.Unmarshal([]byte(c.was), &was); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(encoded[0], &now); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(was, c.rec) || !reflect.DeepEqual(now, c.rec) {
-		t.Errorf("decoded: earlier bytes %+v, today's %+v; want both %+v", was, now, c.rec)
+	for _, c := range recordBytesChanged {
+		encoded, err := encodeRecords([]string{"a"}, map[string]ToolRecord{"a": c.rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(encoded[0]) != c.now {
+			t.Errorf("stored %s, want %s", encoded[0], c.now)
+		}
+		var was, now ToolRecord
+		if err := json.Unmarshal([]byte(c.was), &was); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(encoded[0], &now); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(was, c.read) || !reflect.DeepEqual(now, c.read) {
+			t.Errorf("decoded: earlier bytes %+v, today's %+v; want both %+v", was, now, c.read)
+		}
 	}
 }
 
