@@ -2,9 +2,10 @@
 # Installs what the end-to-end suites run against: Debian's Prometheus
 # (with promtool) and Alertmanager, or only the packages named
 # (`install.sh prometheus-alertmanager`: the real-grid suite needs only
-# Alertmanager). Skips what is there. The packages' own services (if
-# systemd starts them) are left alone: the suites start their own copies on
-# free 127.0.0.1 ports with temp storage.
+# Alertmanager). Skips what is there. The packages' own services never
+# start (a policy-rc.d refuses every start while apt-get runs, unless the
+# machine has one): the suites start their own copies on free 127.0.0.1
+# ports with temp storage, and leave nothing running.
 set -euo pipefail
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(prometheus prometheus-alertmanager)
@@ -22,6 +23,12 @@ fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "e2e: ${missing[*]} missing; run as root to install, or: apt-get install --no-install-recommends ${missing[*]}" >&2
   exit 1
+fi
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  trap 'rm -f "$policy"' EXIT
+  printf '#!/bin/sh\n# e2e: no service starts while the suites install their tools.\nexit 101\n' >"$policy"
+  chmod 0755 "$policy"
 fi
 # Another apt run (a suite installing its own packages) may hold the lock.
 apt-get -o DPkg::Lock::Timeout=300 update -qq
