@@ -191,8 +191,14 @@ func actionEnd(plan *Plan, adm *admin, a *state.Action, now time.Time) (time.Tim
 			return now, "lapsed after " + RetryExpiry.String() + " without a restart (see each tool's reason)"
 		}
 	case state.ActionValveRelease:
-		if plan.Valve.Wanting == 0 {
+		// A release answers a hold: once the valve holds nothing, the
+		// restarts that are left are within its limit anyway, and a
+		// release must not wait, forgotten, for the next outage.
+		switch {
+		case plan.Valve.Wanting == 0:
 			return now, "no tool wants a restart"
+		case !plan.Valve.Tripped:
+			return now, "the valve no longer holds restarts (" + strconv.Itoa(plan.Valve.Wanting) + " within its limit of " + strconv.Itoa(plan.Valve.Limit) + ")"
 		}
 	default: // resume and forget take effect when made
 		return a.At, "done"
