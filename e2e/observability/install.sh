@@ -2,7 +2,7 @@
 # Installs what the end-to-end suites run against: Debian's Prometheus
 # (with promtool) and Alertmanager, or only the packages named
 # (`install.sh prometheus-alertmanager`: the real-grid suite needs only
-# Alertmanager). Skips what is there. The packages' own services never
+# Alertmanager; the HA suite, `etcd-server`). Skips what is there. The packages' own services never
 # start (a policy-rc.d refuses every start while apt-get runs, unless the
 # machine has one): the suites start their own copies on free 127.0.0.1
 # ports with temp storage, and leave nothing running.
@@ -14,7 +14,8 @@ for pkg in "${wanted[@]}"; do
   case $pkg in
     prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus) ;;
     prometheus-alertmanager) command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager) ;;
-    *) echo "install.sh: unknown package $pkg (prometheus, prometheus-alertmanager)" >&2; exit 2 ;;
+    etcd-server) command -v etcd >/dev/null || missing+=(etcd-server) ;;
+    *) echo "install.sh: unknown package $pkg (prometheus, prometheus-alertmanager, etcd-server)" >&2; exit 2 ;;
   esac
 done
 if [ ${#missing[@]} -eq 0 ]; then

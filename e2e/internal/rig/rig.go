@@ -144,3 +144,10 @@ func Ready(rawURL string) func() (bool, string) {
 		return code == 200, fmt.Sprintf("HTTP %d %.100s", code, body)
 	}
 }
+
+// Signal sends sig to the process group without waiting (SIGSTOP, SIGCONT).
+func (p *Proc) Signal(sig syscall.Signal) {
+	if !p.Exited() {
+		_ = syscall.Kill(-p.Cmd.Process.Pid, sig)
+	}
+}

@@ -1,0 +1,137 @@
+package etcdstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// ErrNotLeader is why a fenced write was refused: the writer's election
+// key is gone (its lease expired or was revoked) or is not the one it won.
+var ErrNotLeader = errors.New("not the leader any more")
+
+// ErrUnavailable is why a write got no answer: etcd unreachable, or
+// without a quorum of members, for longer than the request timeout.
+var ErrUnavailable = errors.New("etcd did not answer (unreachable, or no quorum of members up)")
+
+// Fence is the right to write: the leader's election key and the create
+// revision it had when this process won. Only the process that created
+// the key can hold both, and they hold only while its lease lives.
+type Fence struct {
+	Key string
+	Rev int64
+}
+
+func (f Fence) String() string { return fmt.Sprintf("%s@%d", f.Key, f.Rev) }
+
+// Store is the supervisor's state in etcd, under one prefix.
+type Store struct {
+	cli        *clientv3.Client
+	keys       Keys
+	reqTimeout time.Duration
+}
+
+// New is a Store on a connected client; every single request is bounded by
+// reqTimeout (the caller's context bounds the sum).
+func New(cli *clientv3.Client, keys Keys, reqTimeout time.Duration) *Store {
+	return &Store{cli: cli, keys: keys, reqTimeout: reqTimeout}
+}
+
+// Keys is the store's key layout.
+func (s *Store) Keys() Keys { return s.keys }
+
+// Write applies writes, in order, as fenced transactions of at most
+// maxChunkOps operations each. Each chunk lands whole or not at all; a
+// write over several chunks can land partly if the leadership ends between
+// two (callers order their writes so that a prefix of them is harmless).
+func (s *Store) Write(ctx context.Context, f Fence, writes []Write) error {
+	chunks, err := planChunks(writes, maxChunkOps, maxChunkBytes)
+	if err != nil {
+		return fmt.Errorf("writing to etcd: %w", err)
+	}
+	for i, chunk := range chunks {
+		if err := s.fencedTxn(ctx, f, chunk); err != nil {
+			return fmt.Errorf("writing to etcd (part %d of %d, %d keys from %s): %w",
+				i+1, len(chunks), len(chunk), chunk[0].Key, err)
+		}
+	}
+	return nil
+}
+
+// retries is how many more times a chunk is sent after etcd did not answer
+// or lost its own leader: the same compare and operations, so a retry of a
+// chunk that did land is harmless.
+const retries = 2
+
+// fencedTxn sends one chunk, fenced on f, retrying what is worth retrying.
+func (s *Store) fencedTxn(ctx context.Context, f Fence, chunk []Write) error {
+	ops := make([]clientv3.Op, len(chunk))
+	for i, w := range chunk {
+		ops[i] = w.op()
+	}
+	var err error
+	for try := 0; try <= retries; try++ {
+		var resp *clientv3.TxnResponse
+		resp, err = s.txn(ctx, f, ops)
+		if err == nil {
+			if !resp.Succeeded {
+				return notLeader(f, resp)
+			}
+			return nil
+		}
+		if ctx.Err() != nil || !retryable(err) {
+			break
+		}
+	}
+	if ctx.Err() != nil || retryable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+func (s *Store) txn(ctx context.Context, f Fence, ops []clientv3.Op) (*clientv3.TxnResponse, error) {
+	rctx, cancel := context.WithTimeout(ctx, s.reqTimeout)
+	defer cancel()
+	return s.cli.Txn(rctx).
+		If(clientv3.Compare(clientv3.CreateRevision(f.Key), "=", f.Rev)).
+		Then(ops...).
+		Else(clientv3.OpGet(f.Key)).
+		Commit()
+}
+
+// notLeader says why the fence did not hold, from the Else branch's read
+// of the election key.
+func notLeader(f Fence, resp *clientv3.TxnResponse) error {
+	why := "it is gone (lease expired or revoked)"
+	if len(resp.Responses) == 1 {
+		if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) == 1 {
+			why = fmt.Sprintf("it was created at revision %d", kvs[0].CreateRevision)
+		}
+	}
+	return fmt.Errorf("%w: write fenced on election key %s, %s", ErrNotLeader, f, why)
+}
+
+// retryable says whether err is etcd (or the way to it) not answering, as
+// opposed to a refusal that a retry would only repeat.
+func retryable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true // the per-request timeout; the caller's own is checked apart
+	}
+	switch {
+	case errors.Is(err, rpctypes.ErrLeaderChanged), errors.Is(err, rpctypes.ErrTimeout),
+		errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail), errors.Is(err, rpctypes.ErrTimeoutDueToConnectionLost),
+		errors.Is(err, rpctypes.ErrNoLeader):
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return true
+	}
+	return false
+}
