@@ -389,6 +389,28 @@ func dash(s string) string {
 // Log writes the report to the log: one line per tool that is not simply up
 // (at debug for those that are), one per failed source, and a summary.
 func (r Report) Log(log zerolog.Logger, err error) {
+	r.logPlatform(log)
+	outcomes := r.outcomes()
+	for _, d := range r.Plan.Decisions {
+		logDecision(log, d, outcomes)
+	}
+	r.logEndings(log)
+	r.logAdmin(log)
+	s := r.Summary()
+	ev := log.Info()
+	if err != nil {
+		ev = log.Error().Err(err)
+	}
+	ev.Bool("dry_run", r.DryRun).Int("desired", s["desired"]).Int("up", s[string(ActionNone)]).
+		Int("restart", s[string(ActionRestart)]).Int("wait", s[string(ActionWait)]).
+		Int("hold", s[string(ActionHold)]).Int("give_up", s[string(ActionGiveUp)]).
+		Int("skip", s[string(ActionSkip)]).Dur("took", r.Finished.Sub(r.Started)).
+		Msg("cycle finished")
+}
+
+// logPlatform logs what concerns every tool: the failed sources, the
+// valve, the pauses in effect.
+func (r Report) logPlatform(log zerolog.Logger) {
 	for _, s := range r.Sources {
 		if s.Err != nil {
 			log.Error().Str("source", s.Name).Err(s.Err).Msg("source failed: nothing is restarted on its account")
@@ -402,55 +424,51 @@ func (r Report) Log(log zerolog.Logger, err error) {
 		log.Info().Uint64("action", p.ID).Str("who", p.Who).Time("since", p.At).Time("until", p.Until).
 			Strs("tools", p.Tools).Msg(PauseSentence(p))
 	}
-	outcomes := r.outcomes()
-	for _, d := range r.Plan.Decisions {
-		if d.ClockCorrected {
-			log.Warn().Str("tool", d.Tool).Msg("restart history dated in the future (the clock was stepped back?): those times are taken as now")
-		}
-		// Restarts and refusals are logged every cycle; steady states
-		// (up, waiting, skipped) only when they change, or the log of a
-		// platform with thousands of tools would drown what matters.
-		ev := log.Debug()
-		switch {
-		case d.Action == ActionGiveUp && (d.RecordChanged || d.Notice != ""):
-			ev = log.Warn() // when it gives up, not every cycle after
-		case d.Action == ActionRestart || d.Action == ActionHold || d.Notice != "":
-			ev = log.Info()
-		case d.Action != ActionNone && d.RecordChanged:
-			ev = log.Info()
-		}
-		ev = ev.Str("tool", d.Tool).Str("web", d.Web).Str("grid_state", d.GridState).
-			Str("action", string(d.Action)).Str("code", string(d.Code)).Int("attempts", d.Attempts)
-		if d.Registered != nil {
-			ev = ev.Bool("registered", *d.Registered)
-		}
-		if o, ok := outcomes[d.Tool]; ok {
-			ev = ev.Str("outcome", o)
-		}
-		ev.Msg(d.Reason)
+}
+
+// logDecision logs one tool's decision. Restarts and refusals are logged
+// every cycle; steady states (up, waiting, skipped) only when they change,
+// or the log of a platform with thousands of tools would drown what
+// matters.
+func logDecision(log zerolog.Logger, d Decision, outcomes map[string]string) {
+	if d.ClockCorrected {
+		log.Warn().Str("tool", d.Tool).Msg("restart history dated in the future (the clock was stepped back?): those times are taken as now")
 	}
-	r.logEndings(log)
-	if !r.DryRun {
-		for _, a := range r.Plan.FirstSeen() {
-			log.Info().Uint64("action", a.ID).Str("kind", string(a.Kind)).Str("who", a.Who).Strs("tools", a.Tools).
-				Msg("acting on admin action: " + ActionSentence(&a))
-		}
-		for _, a := range r.Plan.Actions {
-			if !a.Ended.IsZero() && a.Kind != state.ActionResume && a.Kind != state.ActionForget {
-				log.Info().Uint64("action", a.ID).Str("kind", string(a.Kind)).Msg("admin action ended: " + a.EndedBecause)
-			}
+	ev := log.Debug()
+	switch {
+	case d.Action == ActionGiveUp && (d.RecordChanged || d.Notice != ""):
+		ev = log.Warn() // when it gives up, not every cycle after
+	case d.Action == ActionRestart || d.Action == ActionHold || d.Notice != "":
+		ev = log.Info()
+	case d.Action != ActionNone && d.RecordChanged:
+		ev = log.Info()
+	}
+	ev = ev.Str("tool", d.Tool).Str("web", d.Web).Str("grid_state", d.GridState).
+		Str("action", string(d.Action)).Str("code", string(d.Code)).Int("attempts", d.Attempts)
+	if d.Registered != nil {
+		ev = ev.Bool("registered", *d.Registered)
+	}
+	if o, ok := outcomes[d.Tool]; ok {
+		ev = ev.Str("outcome", o)
+	}
+	ev.Msg(d.Reason)
+}
+
+// logAdmin logs the admin actions an acting cycle acted on first, and
+// those that ended.
+func (r Report) logAdmin(log zerolog.Logger) {
+	if r.DryRun {
+		return
+	}
+	for _, a := range r.Plan.FirstSeen() {
+		log.Info().Uint64("action", a.ID).Str("kind", string(a.Kind)).Str("who", a.Who).Strs("tools", a.Tools).
+			Msg("acting on admin action: " + ActionSentence(&a))
+	}
+	for _, a := range r.Plan.Actions {
+		if !a.Ended.IsZero() && a.Kind != state.ActionResume && a.Kind != state.ActionForget {
+			log.Info().Uint64("action", a.ID).Str("kind", string(a.Kind)).Msg("admin action ended: " + a.EndedBecause)
 		}
 	}
-	s := r.Summary()
-	ev := log.Info()
-	if err != nil {
-		ev = log.Error().Err(err)
-	}
-	ev.Bool("dry_run", r.DryRun).Int("desired", s["desired"]).Int("up", s[string(ActionNone)]).
-		Int("restart", s[string(ActionRestart)]).Int("wait", s[string(ActionWait)]).
-		Int("hold", s[string(ActionHold)]).Int("give_up", s[string(ActionGiveUp)]).
-		Int("skip", s[string(ActionSkip)]).Dur("took", r.Finished.Sub(r.Started)).
-		Msg("cycle finished")
 }
 
 // logEndings logs how restarts ended: the commands that failed, the
