@@ -20,6 +20,9 @@ type Write struct {
 	Key    string
 	Value  []byte
 	Delete bool
+	// MustExist makes the write's chunk hold only if the key is stored
+	// already: a cycle replaces the admin actions it read, never invents one.
+	MustExist bool
 }
 
 func (w Write) size() int { return len(w.Key) + len(w.Value) }

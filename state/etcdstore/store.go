@@ -72,16 +72,26 @@ const retries = 2
 // fencedTxn sends one chunk, fenced on f, retrying what is worth retrying.
 func (s *Store) fencedTxn(ctx context.Context, f Fence, chunk []Write) error {
 	ops := make([]clientv3.Op, len(chunk))
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(f.Key), "=", f.Rev)}
+	// The else branch reads the election key and every key that must
+	// exist, to tell a lost leadership from a missing key.
+	elseOps := []clientv3.Op{clientv3.OpGet(f.Key)}
+	var mustExist []string
 	for i, w := range chunk {
 		ops[i] = w.op()
+		if w.MustExist {
+			cmps = append(cmps, clientv3.Compare(clientv3.Version(w.Key), ">", 0))
+			elseOps = append(elseOps, clientv3.OpGet(w.Key, clientv3.WithCountOnly()))
+			mustExist = append(mustExist, w.Key)
+		}
 	}
 	var err error
 	for try := 0; try <= retries; try++ {
 		var resp *clientv3.TxnResponse
-		resp, err = s.txn(ctx, f, ops)
+		resp, err = s.txn(ctx, cmps, ops, elseOps)
 		if err == nil {
 			if !resp.Succeeded {
-				return notLeader(f, resp)
+				return refused(f, mustExist, resp)
 			}
 			return nil
 		}
@@ -95,21 +105,39 @@ func (s *Store) fencedTxn(ctx context.Context, f Fence, chunk []Write) error {
 	return err
 }
 
-func (s *Store) txn(ctx context.Context, f Fence, ops []clientv3.Op) (*clientv3.TxnResponse, error) {
+func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, ops, elseOps []clientv3.Op) (*clientv3.TxnResponse, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.reqTimeout)
 	defer cancel()
-	return s.cli.Txn(rctx).
-		If(clientv3.Compare(clientv3.CreateRevision(f.Key), "=", f.Rev)).
-		Then(ops...).
-		Else(clientv3.OpGet(f.Key)).
-		Commit()
+	return s.cli.Txn(rctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
+}
+
+// ErrMissingKey is why a fenced write was refused while the fence held: a
+// key it must replace (Write.MustExist) is not stored.
+var ErrMissingKey = errors.New("the key to replace is not stored")
+
+// refused says why a fenced chunk did not land, from the else branch's
+// reads: the election key first, then the keys that had to exist.
+func refused(f Fence, mustExist []string, resp *clientv3.TxnResponse) error {
+	if len(resp.Responses) != 1+len(mustExist) {
+		return notLeader(f, resp)
+	}
+	kvs := resp.Responses[0].GetResponseRange().GetKvs()
+	if len(kvs) != 1 || kvs[0].CreateRevision != f.Rev {
+		return notLeader(f, resp)
+	}
+	for i, key := range mustExist {
+		if resp.Responses[1+i].GetResponseRange().GetCount() == 0 {
+			return fmt.Errorf("%w: %s", ErrMissingKey, key)
+		}
+	}
+	return notLeader(f, resp) // cannot happen: every compare held
 }
 
 // notLeader says why the fence did not hold, from the Else branch's read
 // of the election key.
 func notLeader(f Fence, resp *clientv3.TxnResponse) error {
 	why := "it is gone (lease expired or revoked)"
-	if len(resp.Responses) == 1 {
+	if len(resp.Responses) >= 1 {
 		if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) == 1 {
 			why = fmt.Sprintf("it was created at revision %d", kvs[0].CreateRevision)
 		}
