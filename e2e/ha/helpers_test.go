@@ -77,7 +77,11 @@ func (c gatedConn) Write(b []byte) (int, error) {
 // client connects to the endpoints, through g when it is not nil.
 func client(t *testing.T, endpoints []string, g *gate) *clientv3.Client {
 	t.Helper()
-	cfg := clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
+	// gRPC keepalives close a connection to a member that stopped
+	// answering without closing it (SIGSTOP, a frozen VM), so that the
+	// lease's keepalives move to another member before the lease ends.
+	cfg := clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
+		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second}
 	if g != nil {
 		cfg.DialOptions = []grpc.DialOption{grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)

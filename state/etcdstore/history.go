@@ -133,6 +133,7 @@ func (s *Store) get(ctx context.Context, key string, opts ...clientv3.OpOption) 
 	rctx, cancel := context.WithTimeout(ctx, s.reqTimeout)
 	defer cancel()
 	resp, err := s.cli.Get(rctx, key, opts...)
+	err = requestTimedOut(rctx, err)
 	if err != nil && (ctx.Err() != nil || retryable(err)) {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}

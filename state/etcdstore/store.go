@@ -108,7 +108,18 @@ func (s *Store) fencedTxn(ctx context.Context, f Fence, chunk []Write) error {
 func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, ops, elseOps []clientv3.Op) (*clientv3.TxnResponse, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.reqTimeout)
 	defer cancel()
-	return s.cli.Txn(rctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
+	resp, err := s.cli.Txn(rctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
+	return resp, requestTimedOut(rctx, err)
+}
+
+// requestTimedOut marks err as the request's own deadline passing when it
+// did: an etcd 3.4 member may send that back as a gRPC status of code
+// Unknown ("context deadline exceeded"), which retryable would not know.
+func requestTimedOut(rctx context.Context, err error) error {
+	if err != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return err
 }
 
 // ErrMissingKey is why a fenced write was refused while the fence held: a
