@@ -43,6 +43,11 @@ var recordGoldens = []struct {
 		UpSince:   time.Date(2025, 3, 14, 9, 26, 0, 1, time.UTC),
 		GivenUpAt: time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(9*3600+30*60))),
 	}, `{"down_since":"2025-03-14T10:26:00.12+01:00","up_since":"2025-03-14T09:26:00.000000001Z","given_up_at":"1999-12-31T23:59:59.999999999-09:30"}`},
+	// Host is new with high availability: a single host never sets it
+	// (the goldens above keep their bytes); older releases decode it away.
+	{"an attempt started by another host, forgiven", ToolRecord{Attempts: []Attempt{
+		{At: t0, Outcome: OutcomeStarted, Reason: "no grid job", Forgiven: true, Host: "cron-2"}}},
+		`{"attempts":[{"at":"2025-03-14T09:26:00Z","outcome":"started","reason":"no grid job","forgiven":true,"host":"cron-2"}]}`},
 	{"negative and zero values", ToolRecord{Attempts: []Attempt{{At: t0, Outcome: OutcomeCancelled, Duration: -5}, {}}, BackoffStep: -1},
 		`{"attempts":[{"at":"2025-03-14T09:26:00Z","outcome":"cancelled","duration":-5},{"at":"0001-01-01T00:00:00Z","outcome":""}],"backoff_step":-1}`},
 }

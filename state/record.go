@@ -33,6 +33,10 @@ type Attempt struct {
 	// Forgiven marks an attempt an admin forgave (forget): it stays in
 	// the history but no longer counts against the budget or the backoff.
 	Forgiven bool `json:"forgiven,omitempty"`
+	// Host is the supervisor host that started the attempt, when several
+	// share the history (high availability); empty on a single host, so
+	// its records keep their bytes.
+	Host string `json:"host,omitempty"`
 }
 
 // ToolRecord is everything the supervisor remembers about one tool between

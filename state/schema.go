@@ -16,8 +16,8 @@ import (
 // Buckets created on first write need no version, because every release
 // looks its buckets up by name and never lists them, and reads records
 // with encoding/json, which skips fields it does not know: alerts/
-// (alerts.go) and actions/ (actions.go), and Attempt.Forgiven inside a
-// record.
+// (alerts.go) and actions/ (actions.go), and Attempt.Forgiven and
+// Attempt.Host inside a record.
 const SchemaVersion = 1
 
 // migration upgrades a file from one schema version to the next, inside the
