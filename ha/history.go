@@ -31,6 +31,9 @@ type EtcdHistory struct {
 
 var _ monitor.History = EtcdHistory{}
 
+// The elector is the cycle's pre-exec check of the right to act.
+var _ monitor.Leadership = (*Elector)(nil)
+
 // Read returns the history at one etcd revision. An acting cycle that is
 // not the leader reads nothing: it must not plan restarts it cannot record.
 func (h EtcdHistory) Read(ctx context.Context) (monitor.HistorySnapshot, error) {

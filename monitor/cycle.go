@@ -82,6 +82,22 @@ type ProgressObserver interface {
 	Progress()
 }
 
+// Leadership is the right to act of one host among several sharing the
+// history: the cycle records and starts nothing unless it is still valid.
+// It is asked before the plan's bookkeeping is recorded, and before and
+// after each attempt is recorded, just before its command starts: a host
+// that stopped leading between planning and a restart (paused, cut off)
+// must not start it. *ha.Elector is one.
+type Leadership interface {
+	// StillValid is true only while no other host can have won: false
+	// when in doubt.
+	StillValid() bool
+}
+
+// ErrNotLeader is the cycle's error when it did not act, or stopped acting,
+// because this host is not (certainly) the leader.
+var ErrNotLeader = errors.New("not the leader")
+
 // Parts are what a cycle is composed of, each testable alone.
 type Parts struct {
 	Manifests ManifestSource
@@ -92,7 +108,13 @@ type Parts struct {
 	// it plans and reports, and records and restarts nothing.
 	Restarter RestartRunner
 	// Causes, when set, looks for why a restart was not seen up.
-	Causes    CauseFinder
+	Causes CauseFinder
+	// Leadership, when set, is this host's right to act among several;
+	// nil is a single host, always free to act.
+	Leadership Leadership
+	// Host names this host on the attempts it starts; empty on a single
+	// host.
+	Host      string
 	Reporters []Reporter
 	// ReportTimeout bounds each reporter: one that fails or hangs is
 	// logged and left behind, and never stops the cycle.
@@ -161,7 +183,7 @@ func (c *Cycle) Run(ctx, kill context.Context) (Report, error) {
 // gather collects the sources and the history: the plan's inputs.
 func (c *Cycle) gather(ctx context.Context, rep *Report) (Inputs, error) {
 	in := c.collect(ctx, rep)
-	in.Now = rep.Started
+	in.Now, in.Host = rep.Started, c.Host
 	began := c.Now()
 	h, err := c.History.Read(ctx)
 	in.History, in.LastCycle, in.HistoryErr, in.Actions = h.Records, h.LastCycle, err, h.Actions
@@ -185,31 +207,52 @@ func (c *Cycle) act(ctx, kill context.Context, rep *Report, historyErr error) er
 	case historyErr != nil:
 		return fmt.Errorf("%w: %w", ErrStateUnavailable, historyErr)
 	}
+	if err := c.leading("recording the plan"); err != nil {
+		return err
+	}
 	if err := c.History.RecordAttempts(ctx, changes(rep.Plan)); err != nil {
 		return err
 	}
 	if strays := rep.Plan.Strays(); len(strays) > 0 {
+		if err := c.leading("clearing stuck jobs"); err != nil {
+			return err
+		}
 		rep.Cleared = c.Restarter.ClearStrays(ctx, kill, strays)
 	}
 	restarts := rep.Plan.Restarts()
 	if len(restarts) == 0 {
 		return nil
 	}
-	charge := &attemptCharger{ctx: ctx, history: c.History, at: rep.Plan.Now}
+	charge := &attemptCharger{ctx: ctx, history: c.History, at: rep.Plan.Now, leading: c.leading}
 	rep.Results = c.Restarter.Restart(ctx, kill, restarts, charge.charge, func(Result) { c.progress() })
 	// Outcomes are recorded even during a shutdown: they happened.
 	err := c.History.RecordOutcomes(context.WithoutCancel(kill), outcomeChanges(rep.Plan, rep.Results))
 	return errors.Join(charge.failed, err)
 }
 
+// leading is nil while this host may act (always, on a single host), and
+// otherwise says that it does not, before what.
+func (c *Cycle) leading(before string) error {
+	if c.Leadership == nil || c.Leadership.StillValid() {
+		return nil
+	}
+	return fmt.Errorf("%w: this host is not certainly the leader, so before %s it records and starts nothing", ErrNotLeader, before)
+}
+
 // attemptCharger records each attempt just before its command starts: a
 // supervisor killed while a restart runs still counts it, and one stopped
 // before a restart started does not charge it. After one failed write it
 // refuses the rest of the wave: the history is not there to be trusted.
+//
+// The leadership is checked before the write (a host that lost it records
+// nothing) and again after it, as close to the start as the cycle gets: a
+// leadership lost during the write leaves the attempt recorded but not
+// run, counting one restart too many, never one too few.
 type attemptCharger struct {
 	ctx     context.Context
 	history History
 	at      time.Time
+	leading func(before string) error
 	failed  error
 }
 
@@ -217,8 +260,14 @@ func (a *attemptCharger) charge(d Decision) error {
 	if a.failed != nil {
 		return a.failed
 	}
+	if a.failed = a.leading("recording the restart of " + d.Tool); a.failed != nil {
+		return a.failed
+	}
 	ch := state.Changes{At: a.at, Put: map[string]state.ToolRecord{d.Tool: *d.Next}}
-	a.failed = a.history.RecordAttempts(a.ctx, ch)
+	if a.failed = a.history.RecordAttempts(a.ctx, ch); a.failed != nil {
+		return a.failed
+	}
+	a.failed = a.leading("starting the restart of " + d.Tool)
 	return a.failed
 }
 

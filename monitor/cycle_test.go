@@ -517,3 +517,92 @@ func TestToolLogReporterSurvivesHungHomes(t *testing.T) {
 		t.Errorf("%d progress marks, want one per line written (%d)", got, written)
 	}
 }
+
+// memLeadership is valid for its first valid checks (always when
+// negative), then lost for good, as a lease that was not renewed.
+type memLeadership struct {
+	mu     sync.Mutex
+	valid  int
+	checks int
+}
+
+func (l *memLeadership) StillValid() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.checks++
+	return l.valid < 0 || l.checks <= l.valid
+}
+
+// A host acts only while it is certainly the leader: a standby plans and
+// reports and records nothing; a leadership lost in the middle of a wave
+// stops it at the next check, and the restarts after it neither start nor
+// count.
+func TestCycleActsOnlyWhileLeading(t *testing.T) {
+	tests := []struct {
+		name      string
+		valid     int      // checks answered valid
+		restarted []string // restarts that ran
+		charged   []string // attempts recorded as started
+		writes    int      // history writes
+		refused   string   // in the cycle's error; "" when none
+	}{
+		{"leader acts", -1, []string{"b", "c", "d"}, []string{"b", "c", "d"}, 5, ""},
+		{"standby plans and reports only", 0, nil, nil, 0, "before recording the plan"},
+		// Checks: the plan's record, then before and after each attempt's.
+		{"lost before the 2nd restart was recorded", 3, []string{"b"}, []string{"b"}, 3, "before recording the restart of c"},
+		{"lost while the 2nd restart was recorded", 4, []string{"b"}, []string{"b", "c"}, 4, "before starting the restart of c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig()
+			r.manifests.tools = []string{"a", "b", "c", "d"}
+			watch := &memReporter{name: "watch", ev: &r.ev}
+			r.reporters = []Reporter{watch}
+			c := r.cycle(t)
+			c.Leadership, c.Host = &memLeadership{valid: tt.valid}, "cron-1"
+			rep, err := c.Run(context.Background(), context.Background())
+
+			if got := len(rep.Plan.Restarts()); got != 3 {
+				t.Errorf("%d restarts planned, want b, c, d whoever leads", got)
+			}
+			var restarted []string
+			for _, res := range rep.Results {
+				if res.Started() {
+					restarted = append(restarted, res.Tool)
+				}
+			}
+			if !slices.Equal(restarted, tt.restarted) {
+				t.Errorf("restarted %v, want %v", restarted, tt.restarted)
+			}
+			var charged []string
+			for _, tool := range []string{"a", "b", "c", "d"} {
+				for _, a := range r.history.records[tool].Attempts {
+					charged = append(charged, tool)
+					if a.Host != "cron-1" {
+						t.Errorf("%s: attempt recorded with host %q, want cron-1", tool, a.Host)
+					}
+				}
+			}
+			if !slices.Equal(charged, tt.charged) {
+				t.Errorf("attempts recorded for %v, want %v", charged, tt.charged)
+			}
+			if r.history.writes != tt.writes {
+				t.Errorf("%d history writes, want %d", r.history.writes, tt.writes)
+			}
+			checkRefusal(t, err, tt.refused)
+			if seen := watch.errs; len(seen) != 1 || seen[0] != err {
+				t.Errorf("the reporter was told %v, the cycle returned %v", seen, err)
+			}
+		})
+	}
+}
+
+func checkRefusal(t *testing.T, err error, refused string) {
+	t.Helper()
+	switch {
+	case refused == "" && err != nil:
+		t.Errorf("error %v, want none", err)
+	case refused != "" && (!errors.Is(err, ErrNotLeader) || !strings.Contains(fmt.Sprint(err), refused)):
+		t.Errorf("error %v, want %v saying %q", err, ErrNotLeader, refused)
+	}
+}

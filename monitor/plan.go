@@ -28,6 +28,9 @@ type Inputs struct {
 
 	LastCycle time.Time // when the previous cycle ran; zero on the first
 	Now       time.Time
+	// Host is the supervisor host planning, written on the attempts it
+	// starts; empty on a single host.
+	Host string
 }
 
 // Plan is one cycle's decisions, sorted by tool, and the history to persist.

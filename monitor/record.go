@@ -37,7 +37,7 @@ func finish(d *Decision, in *Inputs, p *Policy) {
 		}
 		d.Reason += "; restart " + strconv.Itoa(d.Attempts) + " of " + strconv.Itoa(p.Budget) +
 			" in " + roundDuration(p.Window).String()
-		next = withStartedAttempt(next, in.Now, d.Reason)
+		next = withStartedAttempt(next, state.Attempt{At: in.Now, Reason: d.Reason, Host: in.Host})
 	case ActionGiveUp:
 		if next.GivenUpAt.IsZero() {
 			next.GivenUpAt = in.Now
@@ -93,13 +93,14 @@ func markSeen(next *state.ToolRecord, d *Decision, now, lastCycle time.Time, res
 	}
 }
 
-// withStartedAttempt is the record with the restart this cycle starts.
-func withStartedAttempt(next state.ToolRecord, now time.Time, reason string) state.ToolRecord {
+// withStartedAttempt is the record with the restart this cycle starts, a.
+func withStartedAttempt(next state.ToolRecord, a state.Attempt) state.ToolRecord {
 	// A new list: the attempts may still be the history's, never to be
 	// written to.
 	attempts := make([]state.Attempt, len(next.Attempts), len(next.Attempts)+1)
 	copy(attempts, next.Attempts)
-	next.Attempts = append(attempts, state.Attempt{At: now, Outcome: state.OutcomeStarted, Reason: reason})
+	a.Outcome = state.OutcomeStarted
+	next.Attempts = append(attempts, a)
 	next.BackoffStep++
 	next.GivenUpAt = time.Time{}
 	next.Notice = ""
