@@ -50,6 +50,7 @@ const (
 	CodeVerifying          Code = "verifying"              // restarted; waiting for it to be seen up
 	CodeQueuedAfterRestart Code = "queued-after-restart"   // still queued after a restart that did not bring it up
 	CodePaused             Code = "paused"                 // restart held by an admin\'s pause
+	CodeInFlightElsewhere  Code = "in-flight-elsewhere"    // another host's restart of it may still be running
 )
 
 // Decision is the supervisor's verdict on one tool for one cycle. Reason is

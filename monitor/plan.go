@@ -174,7 +174,7 @@ func decideDesired(d *Decision, v *toolView, in *Inputs, p *Policy, adm *admin) 
 	case seen.action != ActionRestart:
 		return
 	}
-	tracker := restartTracker{policy: *p, tool: v.tool, history: d.Previous, now: in.Now}
+	tracker := restartTracker{policy: *p, tool: v.tool, history: d.Previous, now: in.Now, host: in.Host}
 	if in.HistoryErr != nil {
 		tracker.history = nil
 	}

@@ -85,6 +85,7 @@ type singleToolCase struct {
 	history  state.ToolRecord
 	histErr  error
 	policy   func(*Policy)
+	host     string // the host planning; empty on a single host
 
 	action     Action
 	code       Code
@@ -179,6 +180,41 @@ func TestPlanRestartPolicy(t *testing.T) {
 	})
 }
 
+// startedBy is a history whose last attempt, started ago by host, has
+// no recorded end, after earlier failed ones.
+func startedBy(host string, ago time.Duration, earlier ...time.Duration) state.ToolRecord {
+	r := attempts(earlier...)
+	r.Attempts = append(r.Attempts, state.Attempt{At: t0.Add(-ago), Outcome: state.OutcomeStarted, Host: host})
+	r.BackoffStep++
+	return r
+}
+
+// A restart another host started and whose end is not recorded (a deposed
+// leader's, still running) holds the tool until it cannot be running any
+// more: two hosts' restarts of one tool never interleave.
+func TestPlanInFlightElsewhere(t *testing.T) {
+	bound := func(p *Policy) { p.InFlightElsewhere = 6 * time.Minute } // restart timeout + grace
+	testSingleTool(t, []singleToolCase{
+		{name: "another host's restart may still run", host: "cron-1", policy: bound, proxy: registered(),
+			history: startedBy("cron-2", 3*time.Minute), action: ActionHold, code: CodeInFlightElsewhere, attempts: 1,
+			reason: "restart started by host cron-2 at 2026-11-21T11:57:00Z has not ended, so not restarting before 2026-11-21T12:03:00Z"},
+		{name: "held before the budget gives it up", host: "cron-1", policy: bound, proxy: registered(),
+			history: startedBy("cron-2", 3*time.Minute, 40*time.Minute, 30*time.Minute), action: ActionHold, code: CodeInFlightElsewhere, attempts: 3},
+		{name: "another host's restart is past its bound", host: "cron-1", policy: bound, proxy: registered(),
+			history: startedBy("cron-2", 7*time.Minute), action: ActionRestart, code: CodeNoJob, attempts: 2},
+		{name: "another host's restart ended", host: "cron-1", policy: bound, proxy: registered(),
+			history: attempts(3 * time.Minute), action: ActionRestart, code: CodeNoJob, attempts: 2},
+		{name: "this host's own unfinished restart", host: "cron-1", policy: bound, proxy: registered(),
+			history: startedBy("cron-1", 3*time.Minute), action: ActionRestart, code: CodeNoJob, attempts: 2},
+		{name: "single host: attempts name no host", policy: bound, proxy: registered(),
+			history: startedBy("", 3*time.Minute), action: ActionRestart, code: CodeNoJob, attempts: 2},
+		{name: "a single host reading an HA history", policy: bound, proxy: registered(),
+			history: startedBy("cron-2", 3*time.Minute), action: ActionHold, code: CodeInFlightElsewhere},
+		{name: "no bound set: never held", host: "cron-1", proxy: registered(),
+			history: startedBy("cron-2", 3*time.Minute), action: ActionRestart, code: CodeNoJob, attempts: 2},
+	})
+}
+
 // testSingleTool plans each case for one tool, "a", and checks its decision.
 func testSingleTool(t *testing.T, tests []singleToolCase) {
 	t.Helper()
@@ -193,7 +229,7 @@ func testSingleTool(t *testing.T, tests []singleToolCase) {
 				Jobs:      tt.jobs, GridErr: tt.gridErr,
 				Proxy: tt.proxy, ProxyErr: tt.proxyErr,
 				History: state.RecordsOf(map[string]state.ToolRecord{"a": tt.history}), HistoryErr: tt.histErr,
-				Now: t0,
+				Now: t0, Host: tt.host,
 			}
 			plan := MakePlan(in, p)
 			if len(plan.Decisions) != 1 {

@@ -31,6 +31,11 @@ type Policy struct {
 	ValveMin        int           // the valve trips above max(ValveMin, ValveFraction × desired tools)
 	ValveFraction   float64
 	ValveAllow      int // restarts still let through per cycle while the valve holds
+	// InFlightElsewhere is how long a restart another host started, and
+	// whose end is not recorded, may still be running: the restart timeout
+	// plus a grace. The tool is not restarted meanwhile, so that two hosts'
+	// restarts of it never interleave across a failover. Zero holds none.
+	InFlightElsewhere time.Duration
 }
 
 // BackoffJitter is the fraction by which each backoff delay is spread (±25 %,

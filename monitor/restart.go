@@ -17,6 +17,7 @@ type restartTracker struct {
 	tool    string
 	history *state.ToolRecord // nil when the history could not be read
 	now     time.Time
+	host    string // the host deciding; empty on a single host
 }
 
 // restartVerdict is the tracker's answer for one tool.
@@ -37,6 +38,12 @@ func (t restartTracker) decide(seen observation) restartVerdict {
 			reason: seen.reason + "; restart history unavailable, so not restarting"}
 	}
 	inWindow := attemptsSince(t.history.Attempts, t.now.Add(-p.Window))
+	if a, until, ok := t.inFlightElsewhere(); ok {
+		return restartVerdict{action: ActionHold, code: CodeInFlightElsewhere,
+			attempts: len(inWindow), nextRestart: until,
+			reason: seen.reason + fmt.Sprintf("; restart started by host %s at %s has not ended, so not restarting before %s",
+				a.Host, stamp(a.At), stamp(until))}
+	}
 	if len(inWindow) >= p.Budget {
 		// The budget frees up when the oldest attempt that spent it leaves
 		// the window.
@@ -54,6 +61,22 @@ func (t restartTracker) decide(seen observation) restartVerdict {
 	}
 	return restartVerdict{action: ActionRestart, code: seen.code, reason: seen.reason,
 		attempts: len(inWindow) + 1, nextRestart: t.now}
+}
+
+// inFlightElsewhere returns the tool's last attempt when another host
+// started it, its end is not recorded and it may still be running, with
+// when it can no longer be. A leader deposed mid-restart does not kill its
+// command, and its outcome write is refused: until then, a restart here
+// could run beside that one.
+func (t restartTracker) inFlightElsewhere() (state.Attempt, time.Time, bool) {
+	n := len(t.history.Attempts)
+	if n == 0 {
+		return state.Attempt{}, time.Time{}, false
+	}
+	a := t.history.Attempts[n-1]
+	until := a.At.Add(t.policy.InFlightElsewhere)
+	held := a.Outcome == state.OutcomeStarted && a.Host != "" && a.Host != t.host && t.now.Before(until)
+	return a, until, held
 }
 
 // backoffEnds is when the backoff after the tool's last attempt ends; false
