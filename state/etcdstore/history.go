@@ -87,6 +87,9 @@ func (s *Store) Read(ctx context.Context) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("reading the tools' records from etcd at %s: %w", s.keys.Prefix(), err)
 	}
 	snap.Rev = rev
+	if err := s.checkNoImport(ctx, rev); err != nil {
+		return Snapshot{}, err
+	}
 	for _, kv := range kvs {
 		tool := strings.TrimPrefix(string(kv.Key), s.keys.Tools())
 		var r state.ToolRecord
@@ -138,6 +141,19 @@ func (s *Store) get(ctx context.Context, key string, opts ...clientv3.OpOption) 
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return resp, err
+}
+
+// checkNoImport refuses a history an import is writing, or left half
+// written.
+func (s *Store) checkNoImport(ctx context.Context, rev int64) error {
+	resp, err := s.get(ctx, s.keys.Import(), clientv3.WithRev(rev), clientv3.WithCountOnly())
+	if err != nil {
+		return fmt.Errorf("reading etcd at %s: looking for an unfinished import: %w", s.keys.Prefix(), err)
+	}
+	if resp.Count > 0 {
+		return fmt.Errorf("reading etcd at %s: %w", s.keys.Prefix(), errImportRunning)
+	}
+	return nil
 }
 
 func (s *Store) lastCycle(ctx context.Context, rev int64) (time.Time, error) {
