@@ -106,7 +106,29 @@ func (c *Config) machineRules() []rule {
 		}},
 		{[]string{"up-timeout", "registration-grace", "interval"}, (*Config).checkUpTimeout},
 		{[]string{"pause-max"}, (*Config).checkPause},
+		{[]string{"etcd-endpoints", "etcd-cert", "etcd-key", "etcd-ca"}, (*Config).checkEtcdTLS},
 	}
+}
+
+// checkEtcdTLS refuses a client certificate without its key (or the
+// reverse) and TLS files that are not there: etcd would only say its
+// handshake failed, on every cycle.
+func (c *Config) checkEtcdTLS() error {
+	if (c.EtcdCert == "") != (c.EtcdKey == "") {
+		return errors.New("etcd-cert: etcd-cert and etcd-key go together: give both or neither")
+	}
+	for _, f := range []struct{ key, path string }{{"etcd-cert", c.EtcdCert}, {"etcd-key", c.EtcdKey}, {"etcd-ca", c.EtcdCA}} {
+		if f.path == "" {
+			continue
+		}
+		if len(c.EtcdEndpoints) == 0 {
+			return fmt.Errorf("%s: given without etcd-endpoints", f.key)
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("%s: %w", f.key, err)
+		}
+	}
+	return nil
 }
 
 var projectName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)

@@ -42,6 +42,12 @@ type Config struct {
 	RestartParallel int
 	StateFile       string
 	StateLockWait   time.Duration
+	EtcdEndpoints   []string // empty: single host, the state file
+	EtcdCert        string
+	EtcdKey         string
+	EtcdCA          string
+	EtcdPrefix      string
+	LeaderTTL       time.Duration
 	MemoryLimit     int64 // bytes; 0: none
 	Interval        time.Duration
 	ShutdownGrace   time.Duration

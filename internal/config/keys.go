@@ -234,6 +234,12 @@ func stateSettings() []setting {
 		{"state-file", "PATH", "/var/lib/webservicemonitor/state.db", "bbolt file holding the restart history", requiredPath(func(c *Config) *string { return &c.StateFile }), true},
 		{"state-lock-wait", "DURATION", "2s", "how long to wait for the state file's lock before saying who holds it", positive(func(c *Config) *time.Duration { return &c.StateLockWait }), true},
 		{"history-retention", "DURATION", "24h", "restart attempts older than this are pruned", positive(func(c *Config) *time.Duration { return &c.Retention }), true},
+		{"etcd-endpoints", "LIST", "", "etcd client URLs (comma-separated) holding the history shared by several hosts, one of which acts; empty: this host alone, with the state file", etcdEndpoints, true},
+		{"etcd-cert", "PATH", "", "client certificate (PEM) for etcd's TLS client authentication; with etcd-key", optionalPath(func(c *Config) *string { return &c.EtcdCert }), true},
+		{"etcd-key", "PATH", "", "private key (PEM) of etcd-cert", optionalPath(func(c *Config) *string { return &c.EtcdKey }), true},
+		{"etcd-ca", "PATH", "", "CA bundle (PEM) verifying the etcd members; empty: the system's roots", optionalPath(func(c *Config) *string { return &c.EtcdCA }), true},
+		{"etcd-prefix", "PREFIX", "/webservicemonitor/", "etcd key prefix of this platform's history and election (ends in /)", etcdPrefix, true},
+		{"leader-ttl", "DURATION", "20s", "lease of the acting host in etcd: a standby takes over within this plus one interval of the leader's death (whole seconds, at least 3s)", leaderTTL, true},
 	}
 }
 
@@ -452,7 +458,7 @@ func checkURL(v string) error {
 // the flag, are joined with sep. A URL may hold a comma, never a newline.
 func listSeparator(name string) (sep string, repeatable bool) {
 	switch name {
-	case "web-types", "releases":
+	case "web-types", "releases", "etcd-endpoints":
 		return ",", false
 	case "alertmanager-url":
 		return "\n", true
@@ -470,4 +476,51 @@ func oneOf(allowed *[]string, p func(*Config) *string) setter {
 		}
 		return fmt.Errorf("%q is not one of %s", v, strings.Join(*allowed, ", "))
 	}
+}
+
+// etcdEndpoints takes the etcd members' client URLs, each once; none is the
+// single-host mode.
+func etcdEndpoints(c *Config, v string) error {
+	c.EtcdEndpoints = nil
+	seen := map[string]bool{}
+	for _, u := range strings.Split(v, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		if err := checkURL(u); err != nil {
+			return err
+		}
+		if seen[u] {
+			return fmt.Errorf("%q is given twice", sanitize.URL(u))
+		}
+		seen[u] = true
+		c.EtcdEndpoints = append(c.EtcdEndpoints, u)
+	}
+	return nil
+}
+
+// etcdPrefix takes a key prefix: absolute-looking and ending in a slash,
+// so that one platform's keys never run into another's.
+func etcdPrefix(c *Config, v string) error {
+	if !strings.HasPrefix(v, "/") || !strings.HasSuffix(v, "/") || len(v) < 2 {
+		return fmt.Errorf("%q does not start and end with /", v)
+	}
+	c.EtcdPrefix = v
+	return nil
+}
+
+// leaderTTL takes whole seconds of at least 3: etcd grants leases in
+// seconds and raises shorter ones to about 2s.
+func leaderTTL(c *Config, v string) error {
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not a duration (like 30s, 5m, 1h)", v)
+	case d < 3*time.Second:
+		return fmt.Errorf("must be at least 3s, got %s", d)
+	case d%time.Second != 0:
+		return fmt.Errorf("must be whole seconds, got %s", d)
+	}
+	c.LeaderTTL = d
+	return nil
 }
