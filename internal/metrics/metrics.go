@@ -620,3 +620,14 @@ func (m *Metrics) ConfigLoaded(ok bool, at time.Time) {
 		m.reloadOKAt.Set(seconds(at))
 	}
 }
+
+// ExportLeadership adds the leader gauge, read at each scrape from
+// leading: 1 while this host may act, 0 while it stands by. Only a daemon
+// sharing its history with other hosts has it; a single host's scrape
+// stays as it was.
+func (m *Metrics) ExportLeadership(leading func() bool) {
+	registrar{m.reg}.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "leader",
+		Help: "1 while this host is the one of several that acts (it holds the leadership in etcd and its lease is renewed), 0 while it stands by.",
+	}, func() float64 { return boolean(leading()) }))
+}

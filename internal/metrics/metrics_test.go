@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -477,5 +478,23 @@ func TestSeriesScaleWithDownToolsNotFleet(t *testing.T) {
 	// (status, reason).
 	if got := len(seriesOf(scrape(t, m))); got != 125*3+125*2 {
 		t.Errorf("%d per-tool series after the backing-off and given-up tools went, want %d", got, 125*3+125*2)
+	}
+}
+
+// The leader gauge follows the leadership at each scrape, and only a
+// daemon that exports it has it.
+func TestLeaderGauge(t *testing.T) {
+	single := New(buildinfo.Get(), time.Minute, time.Now)
+	if strings.Contains(scrape(t, single), "webservicemonitor_leader") {
+		t.Error("a single host's scrape has a leader gauge")
+	}
+	m := New(buildinfo.Get(), time.Minute, time.Now)
+	var leading atomic.Bool // the registry collects in goroutines of its own
+	m.ExportLeadership(leading.Load)
+	for _, want := range []string{"webservicemonitor_leader 0", "webservicemonitor_leader 1"} {
+		if got := scrape(t, m); !strings.Contains(got, want+"\n") {
+			t.Errorf("scrape lacks %q", want)
+		}
+		leading.Store(true)
 	}
 }
