@@ -26,6 +26,10 @@ import (
 )
 
 // Exit statuses. The audit's 0/1/2 are a contract with other tools.
+// onceCampaignSlack is how long past a lease --once waits to win: a
+// leader that died leaves its key for one lease at most.
+const onceCampaignSlack = 5 * time.Second
+
 const (
 	exitOK         = 0
 	exitNotAllUp   = 1
@@ -197,7 +201,17 @@ func once(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
 		return exitBadConfig
 	}
 	defer obs.stop()
-	cycle, err := newActingCycle(cfg, log, obs.oneShotReporters(cfg), nil)
+	cl, err := joinCluster(cfg, log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot join the hosts sharing the history")
+		return exitBadConfig
+	}
+	if cl != nil {
+		obs.share(cl)
+		defer cl.campaign()()
+		cl.awaitLeadership(ctx, cfg.LeaderTTL+onceCampaignSlack)
+	}
+	cycle, err := newActingCycle(cfg, log, obs.oneShotReporters(cfg), nil, cl)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot compose the cycle")
 		return exitBadConfig
@@ -233,13 +247,24 @@ func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger, args []
 		return exitBadConfig
 	}
 	defer obs.stop()
+	cl, err := joinCluster(cfg, log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot join the hosts sharing the history")
+		return exitBadConfig
+	}
+	if cl != nil {
+		obs.share(cl)
+		defer cl.campaign()() // after the last cycle: its outcomes are still recorded
+		log.Info().Str("host", cl.host).Strs("etcd", cfg.EtcdEndpoints).Str("prefix", cfg.EtcdPrefix).
+			Dur("leader_ttl", cfg.LeaderTTL).Msg("sharing the restart history through etcd: acting only while leading")
+	}
 	obs.startSending()
 	reporters := obs.daemonReporters()
 	var watchdog monitor.ProgressObserver
 	if systemd := startSystemd(ctx, cfg, log); systemd != nil { // nil: systemd did not start the daemon
 		reporters, watchdog = append(reporters, systemd), systemd
 	}
-	build := func(c *config.Config) (*monitor.Cycle, error) { return newActingCycle(c, log, reporters, watchdog) }
+	build := func(c *config.Config) (*monitor.Cycle, error) { return newActingCycle(c, log, reporters, watchdog, cl) }
 	cycle, err := build(cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot compose the cycle")

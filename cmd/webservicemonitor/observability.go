@@ -32,6 +32,7 @@ type observability struct {
 	lifecycle *alerts.Lifecycle // nil when alerting is off
 	notifier  *alerts.Notifier
 	stopSend  context.CancelFunc
+	shared    bool // one host of a cluster: alerts only from the leader
 }
 
 // startObservability builds the metrics and the alert lifecycle; listen
@@ -73,6 +74,25 @@ func startObservability(cfg *config.Config, log zerolog.Logger, listen bool) (*o
 	return o, nil
 }
 
+// share makes the alerts' memory the cluster's and exports the leader
+// gauge: the host of a cluster remembers and pushes alerts only while it
+// leads.
+func (o *observability) share(cl *cluster) {
+	o.shared = true
+	o.metrics.ExportLeadership(cl.leading)
+	if o.lifecycle != nil {
+		o.lifecycle.Memory = cl.alertMemory()
+	}
+}
+
+// alertsReporter is the alert lifecycle as a cycle's reporter.
+func (o *observability) alertsReporter(r monitor.Reporter) monitor.Reporter {
+	if o.shared {
+		return leaderOnly{r}
+	}
+	return r
+}
+
 // startSending runs the alert senders in the background (daemon mode).
 func (o *observability) startSending() {
 	if o.notifier == nil {
@@ -88,7 +108,7 @@ func (o *observability) startSending() {
 func (o *observability) daemonReporters() []monitor.Reporter {
 	reporters := []monitor.Reporter{monitor.LogReporter{Log: o.log}, o.metrics}
 	if o.lifecycle != nil {
-		reporters = append(reporters, o.lifecycle)
+		reporters = append(reporters, o.alertsReporter(o.lifecycle))
 	}
 	return reporters
 }
@@ -98,7 +118,7 @@ func (o *observability) daemonReporters() []monitor.Reporter {
 func (o *observability) oneShotReporters(cfg *config.Config) []monitor.Reporter {
 	reporters := []monitor.Reporter{monitor.LogReporter{Log: o.log}, o.metrics}
 	if o.lifecycle != nil {
-		reporters = append(reporters, alerts.OneShot{Lifecycle: o.lifecycle, Notifier: o.notifier, FlushTimeout: cfg.AlertTimeout})
+		reporters = append(reporters, o.alertsReporter(alerts.OneShot{Lifecycle: o.lifecycle, Notifier: o.notifier, FlushTimeout: cfg.AlertTimeout}))
 	}
 	return reporters
 }

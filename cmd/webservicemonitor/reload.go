@@ -71,8 +71,8 @@ func (r *reloader) reload() {
 }
 
 // keepRestartOnly keeps, in next, the settings that only a restart can
-// change (the state file and its lock, the pace, the listener, alerting,
-// logging, memory), and says which ones differed.
+// change (the state file and its lock, etcd and the election, the pace,
+// the listener, alerting, logging, memory), and says which ones differed.
 func (r *reloader) keepRestartOnly(next *config.Config) {
 	old := r.current
 	var ignored []string
@@ -84,6 +84,12 @@ func (r *reloader) keepRestartOnly(next *config.Config) {
 	}
 	keep("state-file", next.StateFile != old.StateFile, func() { next.StateFile = old.StateFile })
 	keep("state-lock-wait", next.StateLockWait != old.StateLockWait, func() { next.StateLockWait = old.StateLockWait })
+	keep("etcd-endpoints", !slices.Equal(next.EtcdEndpoints, old.EtcdEndpoints), func() { next.EtcdEndpoints = old.EtcdEndpoints })
+	keep("etcd-cert", next.EtcdCert != old.EtcdCert, func() { next.EtcdCert = old.EtcdCert })
+	keep("etcd-key", next.EtcdKey != old.EtcdKey, func() { next.EtcdKey = old.EtcdKey })
+	keep("etcd-ca", next.EtcdCA != old.EtcdCA, func() { next.EtcdCA = old.EtcdCA })
+	keep("etcd-prefix", next.EtcdPrefix != old.EtcdPrefix, func() { next.EtcdPrefix = old.EtcdPrefix })
+	keep("leader-ttl", next.LeaderTTL != old.LeaderTTL, func() { next.LeaderTTL = old.LeaderTTL })
 	keep("interval", next.Interval != old.Interval, func() { next.Interval = old.Interval })
 	keep("shutdown-grace", next.ShutdownGrace != old.ShutdownGrace, func() { next.ShutdownGrace = old.ShutdownGrace })
 	keep("listen", next.Listen != old.Listen, func() { next.Listen = old.Listen })

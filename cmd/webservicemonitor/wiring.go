@@ -96,12 +96,16 @@ func newAuditCycle(cfg *config.Config, log zerolog.Logger, reporters ...monitor.
 }
 
 // newActingCycle composes the cycle of the daemon and of --once: the state
-// file's history, the restart command, and first among the reporters the
+// file's history (etcd's, fenced on the leadership, when this host is one
+// of a cluster), the restart command, and first among the reporters the
 // tools' service.log (each line is progress for the watchdog, when there
 // is one).
-func newActingCycle(cfg *config.Config, log zerolog.Logger, reporters []monitor.Reporter, watchdog monitor.ProgressObserver) (*monitor.Cycle, error) {
+func newActingCycle(cfg *config.Config, log zerolog.Logger, reporters []monitor.Reporter, watchdog monitor.ProgressObserver, cl *cluster) (*monitor.Cycle, error) {
 	parts := newParts(cfg, log)
 	parts.History = monitor.StateFileHistory{Path: cfg.StateFile, LockWait: cfg.StateLockWait}
+	if cl != nil {
+		cl.share(cfg, &parts)
+	}
 	parts.Restarter = &monitor.Restarter{
 		Template: cfg.RestartCommand, ClearTemplate: cfg.ClearCommand,
 		Parallel: cfg.RestartParallel, Timeout: cfg.RestartTimeout, Now: time.Now,

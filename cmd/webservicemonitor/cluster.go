@@ -1,0 +1,185 @@
+package main
+
+// Several hosts sharing one restart history through etcd (--etcd-endpoints):
+// the client, the store, the elector, and what they change in the cycle.
+// Without endpoints none of this exists and the daemon is the single host
+// it always was.
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"webservicemonitor/alerts"
+	"webservicemonitor/ha"
+	"webservicemonitor/internal/buildinfo"
+	"webservicemonitor/internal/config"
+	"webservicemonitor/monitor"
+	"webservicemonitor/state/etcdstore"
+)
+
+const (
+	etcdDialTimeout    = 5 * time.Second
+	etcdRequestTimeout = 5 * time.Second
+	// alertMemoryTimeout bounds a load or save of the firing alerts: the
+	// store's own tries of etcdRequestTimeout each.
+	alertMemoryTimeout = 3 * etcdRequestTimeout
+)
+
+// cluster is this host's part in the group sharing a history.
+type cluster struct {
+	cli     *clientv3.Client
+	store   *etcdstore.Store
+	elector *ha.Elector
+	host    string
+	done    chan struct{} // closed when the elector has stepped down for good
+}
+
+// joinCluster connects to etcd when endpoints are configured; nil, nil on
+// a single host.
+func joinCluster(cfg *config.Config, log zerolog.Logger) (*cluster, error) {
+	if len(cfg.EtcdEndpoints) == 0 {
+		return nil, nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("naming this host for the election: %w", err)
+	}
+	keys, err := etcdstore.NewKeys(cfg.EtcdPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("etcd-prefix: %w", err)
+	}
+	tlsCfg, err := etcdTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// gRPC keepalives: a connection to a frozen member is dropped within
+	// about two of them, before the lease (leader-ttl) could run out on it.
+	keepAlive := max(cfg.LeaderTTL/6, time.Second)
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints: cfg.EtcdEndpoints, DialTimeout: etcdDialTimeout, TLS: tlsCfg,
+		DialKeepAliveTime: keepAlive, DialKeepAliveTimeout: keepAlive,
+		Logger: zap.NewNop(), // the daemon logs what the store and elector return
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to etcd at %s: %w", strings.Join(cfg.EtcdEndpoints, ","), err)
+	}
+	me := ha.LeaderInfo{Host: host, PID: os.Getpid(), Version: buildinfo.Get().Version}
+	return &cluster{
+		cli: cli, store: etcdstore.New(cli, keys, etcdRequestTimeout),
+		elector: ha.NewElector(cli, keys, cfg.LeaderTTL, me, log),
+		host:    host, done: make(chan struct{}),
+	}, nil
+}
+
+// etcdTLS is the client's TLS: nil for plain http endpoints without
+// certificates, else TLS 1.2 or later with the configured CA and client pair.
+func etcdTLS(cfg *config.Config) (*tls.Config, error) {
+	https := false
+	for _, e := range cfg.EtcdEndpoints {
+		https = https || strings.HasPrefix(e, "https://")
+	}
+	if !https && cfg.EtcdCert == "" && cfg.EtcdCA == "" {
+		return nil, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.EtcdCert != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.EtcdCert, cfg.EtcdKey)
+		if err != nil {
+			return nil, fmt.Errorf("loading etcd-cert %s and etcd-key %s: %w", cfg.EtcdCert, cfg.EtcdKey, err)
+		}
+		t.Certificates = []tls.Certificate{pair}
+	}
+	if cfg.EtcdCA != "" {
+		pem, err := os.ReadFile(cfg.EtcdCA)
+		if err != nil {
+			return nil, fmt.Errorf("reading etcd-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("etcd-ca %s holds no PEM certificate", cfg.EtcdCA)
+		}
+		t.RootCAs = pool
+	}
+	return t, nil
+}
+
+// campaign runs the elector until leave is called. leave steps down (the
+// lease revoked: another host takes over at once) and disconnects; the
+// daemon calls it after its last cycle, so that its restarts' outcomes are
+// still recorded during the shutdown grace.
+func (c *cluster) campaign() (leave func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		defer close(c.done)
+		c.elector.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-c.done
+		c.cli.Close()
+	}
+}
+
+// awaitLeadership waits until this host leads or wait has passed (--once:
+// one cycle, acting only if this host wins in time).
+func (c *cluster) awaitLeadership(ctx context.Context, wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-c.elector.Gained():
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// leading says whether this host may act now.
+func (c *cluster) leading() bool {
+	_, ok := c.elector.Leading()
+	return ok
+}
+
+// share makes the acting cycle's parts those of one host among several:
+// the history in etcd fenced on the leadership, the pre-exec check, the
+// host on each attempt, and the hold on a restart another host started.
+func (c *cluster) share(cfg *config.Config, parts *monitor.Parts) {
+	parts.History = ha.EtcdHistory{Store: c.store, Leader: c.elector}
+	parts.Leadership = c.elector
+	parts.Host = c.host
+	// A deposed leader's restart may still run for restart-timeout; the
+	// grace of one interval covers its verification.
+	parts.Policy.InFlightElsewhere = cfg.RestartTimeout + cfg.Interval
+}
+
+// alertMemory is the firing alerts' memory shared in etcd.
+func (c *cluster) alertMemory() alerts.Memory {
+	return ha.AlertMemory{Store: c.store, Leader: c.elector, Timeout: alertMemoryTimeout}
+}
+
+// leaderOnly passes a cycle's report to its reporter unless the cycle was
+// refused for not leading: a standby pushes no alerts (until the alerts
+// learn a standby's own scope, design §3.4).
+type leaderOnly struct{ monitor.Reporter }
+
+func (l leaderOnly) Report(ctx context.Context, rep monitor.Report, cycleErr error) error {
+	if errors.Is(cycleErr, ha.ErrNotLeader) || errors.Is(cycleErr, monitor.ErrNotLeader) {
+		return nil
+	}
+	return l.Reporter.Report(ctx, rep, cycleErr)
+}
+
+func (l leaderOnly) Name() string {
+	if n, ok := l.Reporter.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return "leader-only"
+}

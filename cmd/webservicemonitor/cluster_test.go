@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"webservicemonitor/ha"
+	"webservicemonitor/internal/config"
+	"webservicemonitor/monitor"
+)
+
+// A single host joins no cluster: nothing of etcd is built.
+func TestSingleHostJoinsNoCluster(t *testing.T) {
+	cl, err := joinCluster(&config.Config{EtcdPrefix: "/webservicemonitor/"}, zerolog.Nop())
+	if cl != nil || err != nil {
+		t.Fatalf("joinCluster without endpoints = %v, %v", cl, err)
+	}
+}
+
+func TestEtcdTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writePair(t, dir)
+	garbage := filepath.Join(dir, "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not pem"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plain, secure := []string{"http://127.0.0.1:2379"}, []string{"https://etcd1:2379"}
+	tests := []struct {
+		name      string
+		cfg       config.Config
+		wantTLS   bool
+		wantCerts int
+		wantRoots bool
+		wantErr   string
+	}{
+		{"plain http", config.Config{EtcdEndpoints: plain}, false, 0, false, ""},
+		{"https, system roots", config.Config{EtcdEndpoints: secure}, true, 0, false, ""},
+		{"client pair and ca", config.Config{EtcdEndpoints: secure, EtcdCert: cert, EtcdKey: key, EtcdCA: cert}, true, 1, true, ""},
+		{"ca without pem", config.Config{EtcdEndpoints: secure, EtcdCA: garbage}, false, 0, false, "holds no PEM certificate"},
+		{"key that is not one", config.Config{EtcdEndpoints: secure, EtcdCert: cert, EtcdKey: garbage}, false, 0, false, "loading etcd-cert"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := etcdTLS(&tt.cfg)
+			switch {
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case (got != nil) != tt.wantTLS:
+				t.Fatalf("TLS config %v, want one: %v", got, tt.wantTLS)
+			case got != nil && (len(got.Certificates) != tt.wantCerts || (got.RootCAs != nil) != tt.wantRoots):
+				t.Errorf("%d client certificates, roots %v", len(got.Certificates), got.RootCAs != nil)
+			}
+		})
+	}
+}
+
+// writePair writes a self-signed certificate and its key.
+func writePair(t *testing.T, dir string) (cert, key string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "wsm"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem")
+	for path, block := range map[string]*pem.Block{cert: {Type: "CERTIFICATE", Bytes: der}, key: {Type: "EC PRIVATE KEY", Bytes: kder}} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cert, key
+}
+
+type countingReporter struct{ n int }
+
+func (r *countingReporter) Report(context.Context, monitor.Report, error) error { r.n++; return nil }
+
+// A standby's cycle, refused for not leading, reaches no alert; any other
+// cycle, failed or not, does.
+func TestLeaderOnlyDropsStandbyCycles(t *testing.T) {
+	r := &countingReporter{}
+	lo := leaderOnly{r}
+	for _, err := range []error{
+		fmt.Errorf("%w: reading: %w", monitor.ErrStateUnavailable, ha.ErrNotLeader),
+		fmt.Errorf("recording: %w", monitor.ErrNotLeader),
+	} {
+		if lo.Report(context.Background(), monitor.Report{}, err); r.n != 0 {
+			t.Fatalf("a cycle refused for %v was reported", err)
+		}
+	}
+	for _, err := range []error{nil, monitor.ErrStateUnavailable, errors.New("qstat failed")} {
+		lo.Report(context.Background(), monitor.Report{}, err)
+	}
+	if r.n != 3 {
+		t.Errorf("%d of 3 other cycles reported", r.n)
+	}
+}
