@@ -50,9 +50,12 @@ func joinCluster(cfg *config.Config, log zerolog.Logger) (*cluster, error) {
 	if len(cfg.EtcdEndpoints) == 0 {
 		return nil, nil
 	}
-	host, err := os.Hostname()
-	if err != nil {
-		return nil, fmt.Errorf("naming this host for the election: %w", err)
+	host := cfg.HostName
+	if host == "" {
+		var err error
+		if host, err = os.Hostname(); err != nil {
+			return nil, fmt.Errorf("naming this host for the election: %w", err)
+		}
 	}
 	keys, err := etcdstore.NewKeys(cfg.EtcdPrefix)
 	if err != nil {

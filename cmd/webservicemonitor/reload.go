@@ -89,6 +89,7 @@ func (r *reloader) keepRestartOnly(next *config.Config) {
 	keep("etcd-key", next.EtcdKey != old.EtcdKey, func() { next.EtcdKey = old.EtcdKey })
 	keep("etcd-ca", next.EtcdCA != old.EtcdCA, func() { next.EtcdCA = old.EtcdCA })
 	keep("etcd-prefix", next.EtcdPrefix != old.EtcdPrefix, func() { next.EtcdPrefix = old.EtcdPrefix })
+	keep("host-name", next.HostName != old.HostName, func() { next.HostName = old.HostName })
 	keep("leader-ttl", next.LeaderTTL != old.LeaderTTL, func() { next.LeaderTTL = old.LeaderTTL })
 	keep("interval", next.Interval != old.Interval, func() { next.Interval = old.Interval })
 	keep("shutdown-grace", next.ShutdownGrace != old.ShutdownGrace, func() { next.ShutdownGrace = old.ShutdownGrace })

@@ -48,7 +48,8 @@ type Config struct {
 	EtcdCA          string
 	EtcdPrefix      string
 	LeaderTTL       time.Duration
-	MemoryLimit     int64 // bytes; 0: none
+	HostName        string // empty: os.Hostname
+	MemoryLimit     int64  // bytes; 0: none
 	Interval        time.Duration
 	ShutdownGrace   time.Duration
 	StallTimeout    time.Duration // 0 only for "auto": derived from the other timeouts (see cmd/webservicemonitor); an explicit 0 is refused

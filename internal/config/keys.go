@@ -239,6 +239,7 @@ func stateSettings() []setting {
 		{"etcd-key", "PATH", "", "private key (PEM) of etcd-cert", optionalPath(func(c *Config) *string { return &c.EtcdKey }), true},
 		{"etcd-ca", "PATH", "", "CA bundle (PEM) verifying the etcd members; empty: the system's roots", optionalPath(func(c *Config) *string { return &c.EtcdCA }), true},
 		{"etcd-prefix", "PREFIX", "/webservicemonitor/", "etcd key prefix of this platform's history and election (ends in /)", etcdPrefix, true},
+		{"host-name", "NAME", "", "this host's name among those sharing a history (the election, the attempts it starts); empty: the system's host name", func(c *Config, v string) error { c.HostName = strings.TrimSpace(v); return nil }, true},
 		{"leader-ttl", "DURATION", "20s", "lease of the acting host in etcd: a standby takes over within this plus one interval of the leader's death (whole seconds, at least 3s)", leaderTTL, true},
 	}
 }

@@ -43,6 +43,7 @@ var zeroOf = []struct {
 	{"etcd-key", "", "", "of etcd-cert"},
 	{"etcd-ca", "", "", "empty: the system's roots"},
 	{"etcd-prefix", "", `etcd-prefix: "" does not start and end with /`, ""},
+	{"host-name", "", "", "empty: the system's host name"},
 	{"leader-ttl", "0s", "leader-ttl: must be at least 3s, got 0s", ""},
 	{"restart-parallel", "0", "restart-parallel: must be at least 1, got 0", ""},
 	{"restart-budget", "0", "restart-budget: must be at least 1, got 0", ""},
