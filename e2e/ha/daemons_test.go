@@ -1,0 +1,158 @@
+//go:build e2e
+
+package ha
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	shellquote "github.com/kballard/go-shellquote"
+
+	"webservicemonitor/e2e/internal/rig"
+	"webservicemonitor/internal/demo"
+)
+
+// host is one daemon of TestDaemons: its process, its metrics address.
+type host struct {
+	name, addr string
+	proc       *rig.Proc
+}
+
+// TestDaemons runs two built daemons, as two hosts, against the 3-member
+// cluster and the demo platform, with a restart command that records the
+// host that ran it: exactly one host restarts anything; the demo's broken
+// tool gets its budget of 3 and no more; when the acting daemon is killed
+// (SIGKILL) the other takes over and restarts a tool that went down since.
+func TestDaemons(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bin := range []string{"webservicemonitor", "demogrid"} {
+		if _, err := os.Stat(filepath.Join(root, "bin", bin)); err != nil {
+			t.Fatalf("bin/%s missing: run make build first: %v", bin, err)
+		}
+	}
+	cluster := rig.StartEtcdCluster(t, 3)
+	world, stop, err := demo.Start(t.TempDir(), filepath.Join(root, "bin", "demogrid"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	recorder := filepath.Join(t.TempDir(), "restarts")
+	hosts := []*host{startHost(t, root, world, cluster, recorder, "cron-a"), startHost(t, root, world, cluster, recorder, "cron-b")}
+
+	// The demo's broken tool (echo) is given up after its budget.
+	rig.WaitFor(t, 90*time.Second, "echo's 3 restarts", func() (bool, string) {
+		byHost := restarts(t, recorder)
+		return byHost["echo"] >= 3, fmt.Sprint(byHost)
+	})
+	time.Sleep(6 * time.Second) // three more cycles: nothing more may run
+	byHost := restarts(t, recorder)
+	actors := actingHosts(t, recorder)
+	if len(actors) != 1 || byHost["echo"] != 3 || byHost["bravo"] < 1 {
+		t.Fatalf("restarts %v by hosts %v: want one host, echo 3 times, bravo restarted", byHost, actors)
+	}
+	t.Logf("restarts before the kill: %v, all by %v", byHost, actors)
+	leader, standby := hosts[0], hosts[1]
+	if actors[0] == standby.name {
+		leader, standby = standby, leader
+	}
+	waitGauge(t, leader, 1)
+	waitGauge(t, standby, 0)
+
+	leader.proc.Kill(syscall.SIGKILL)
+	waitGauge(t, standby, 1)
+	if err := world.Grid.Update(func(g *demo.Grid) error {
+		jobs := g.Jobs[:0]
+		for _, j := range g.Jobs {
+			if j.Owner != "tools.alpha" {
+				jobs = append(jobs, j)
+			}
+		}
+		g.Jobs = jobs
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rig.WaitFor(t, 60*time.Second, "alpha restarted by "+standby.name, func() (bool, string) {
+		return strings.Contains(readFile(t, recorder), standby.name+" alpha\n"), readFile(t, recorder)
+	})
+	t.Logf("recorder after the takeover:\n%s", readFile(t, recorder))
+	if got := restarts(t, recorder)["echo"]; got != 3 {
+		t.Errorf("echo restarted %d times across both hosts, budget 3", got)
+	}
+}
+
+// startHost runs one daemon with its own state file, name and listener; its
+// restart command appends "<host> <tool>" to recorder, then restarts.
+func startHost(t *testing.T, root string, world *demo.World, cluster *rig.EtcdCluster, recorder, name string) *host {
+	t.Helper()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "restart.sh")
+	body := fmt.Sprintf("#!/bin/sh\necho \"%s $1\" >> %s\nshift\nexec %s \"$@\"\n",
+		name, shellquote.Join(recorder), shellquote.Join(filepath.Join(root, "bin", "demogrid")))
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	restart := shellquote.Join(script, "{tool}", "webservice", "--grid", world.Grid.Dir,
+		"--tool", "{tool}", "--web", "{web}", "--release", "{release}", "restart")
+	h := &host{name: name, addr: rig.FreePort(t)}
+	h.proc = rig.Start(t, name, filepath.Join(root, "bin", "webservicemonitor"),
+		"--config", world.ConfigFile, "--log-format", "json",
+		"--etcd-endpoints", strings.Join(cluster.Endpoints(), ","), "--etcd-prefix", "/wsm-e2e-"+t.Name()+"/",
+		"--leader-ttl", "3s", "--host-name", name, "--state-file", filepath.Join(dir, "state.db"),
+		"--listen", h.addr, "--restart-command", restart)
+	rig.WaitFor(t, 30*time.Second, name+" serving /healthz", rig.Ready("http://"+h.addr+"/healthz"))
+	return h
+}
+
+// restarts counts the recorder's restarts per tool, whichever host ran them.
+func restarts(t *testing.T, recorder string) map[string]int {
+	n := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(readFile(t, recorder)), "\n") {
+		if f := strings.Fields(l); len(f) == 2 {
+			n[f[1]]++
+		}
+	}
+	return n
+}
+
+// actingHosts are the hosts that ran any restart.
+func actingHosts(t *testing.T, recorder string) []string {
+	var hosts []string
+	for _, l := range strings.Split(strings.TrimSpace(readFile(t, recorder)), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && !slices.Contains(hosts, f[0]) {
+			hosts = append(hosts, f[0])
+		}
+	}
+	return hosts
+}
+
+func readFile(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// waitGauge waits until h's leader gauge reads want.
+func waitGauge(t *testing.T, h *host, want int) {
+	t.Helper()
+	line := "webservicemonitor_leader " + strconv.Itoa(want)
+	rig.WaitFor(t, 30*time.Second, h.name+"'s "+line, func() (bool, string) {
+		_, body, err := rig.Get("http://" + h.addr + "/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		return strings.Contains(string(body), line+"\n"), ""
+	})
+}
