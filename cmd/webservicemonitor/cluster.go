@@ -186,3 +186,24 @@ func (l leaderOnly) Name() string {
 	}
 	return "leader-only"
 }
+
+// unshared names what the command line asks for that knows only the state
+// file, when the history is in etcd: an admin action written there, or a
+// status or audit read from there, would say what the daemon never sees.
+func unshared(cfg *config.Config) string {
+	if len(cfg.EtcdEndpoints) == 0 {
+		return ""
+	}
+	switch {
+	case cfg.Command == config.CommandStatus, cfg.Command == config.CommandPause, cfg.Command == config.CommandResume,
+		cfg.Command == config.CommandForget, cfg.Command == config.CommandRetry, cfg.Command == config.CommandValveRelease:
+		return "the " + cfg.Command + " command"
+	case cfg.DryRun:
+		return "--dry-run"
+	case cfg.MigrateDown >= 0:
+		return "--migrate-down"
+	case cfg.ResetHistory:
+		return "--reset-history"
+	}
+	return ""
+}

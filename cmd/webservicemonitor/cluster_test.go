@@ -123,3 +123,30 @@ func TestLeaderOnlyDropsStandbyCycles(t *testing.T) {
 		t.Errorf("%d of 3 other cycles reported", r.n)
 	}
 }
+
+// What only knows the state file is refused with etcd-endpoints; the
+// daemon, --once and check-config are not, nor anything on a single host.
+func TestUnsharedCommandsRefused(t *testing.T) {
+	ep := []string{"http://127.0.0.1:2379"}
+	tests := []struct {
+		cfg  config.Config
+		want string
+	}{
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandRun, MigrateDown: -1}, ""},
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandRun, Once: true, MigrateDown: -1}, ""},
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandCheckConfig, MigrateDown: -1}, ""},
+		{config.Config{Command: config.CommandPause, MigrateDown: -1}, ""},
+		{config.Config{DryRun: true, MigrateDown: -1}, ""},
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandStatus, MigrateDown: -1}, "the status command"},
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandPause, MigrateDown: -1}, "the pause command"},
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandValveRelease, MigrateDown: -1}, "the " + config.CommandValveRelease + " command"},
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandRun, DryRun: true, MigrateDown: -1}, "--dry-run"},
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandRun, MigrateDown: 0}, "--migrate-down"},
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandRun, ResetHistory: true, MigrateDown: -1}, "--reset-history"},
+	}
+	for _, tt := range tests {
+		if got := unshared(&tt.cfg); got != tt.want {
+			t.Errorf("unshared(%+v) = %q, want %q", tt.cfg.Command, got, tt.want)
+		}
+	}
+}

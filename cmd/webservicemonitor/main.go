@@ -52,6 +52,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case cfg.Version:
 		fmt.Fprintln(stdout, buildinfo.Get())
 		return exitOK
+	case unshared(cfg) != "":
+		fmt.Fprintf(stderr, "webservicemonitor: %s is not available with etcd-endpoints yet: it would use this host's state file, which a daemon sharing its history in etcd does not read\n", unshared(cfg))
+		return exitBadConfig
 	case cfg.Command == config.CommandCheckConfig:
 		return checkConfig(cfg, stdout, stderr)
 	case cfg.MigrateDown >= 0:
