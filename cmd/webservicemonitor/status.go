@@ -138,7 +138,9 @@ func statusOf(rep monitor.Report, records state.Records, actions []state.Action,
 			continue
 		}
 		for i := range actions {
-			if len(actions[i].Tools) > 0 && actions[i].Concerns(tool) || len(actions[i].Tools) == 0 && actions[i].Kind != state.ActionForget && actions[i].Kind != state.ActionRetry {
+			// One naming no tool (a pause, a resume, a valve release)
+			// concerns every tool; forget and retry always name theirs.
+			if actions[i].Concerns(tool) {
 				ts.Actions = append(ts.Actions, statusAction{Action: actions[i], Sentence: monitor.ActionSentence(&actions[i])})
 			}
 		}
