@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,7 +94,7 @@ func TestDaemons(t *testing.T) {
 
 // startHost runs one daemon with its own state file, name and listener; its
 // restart command appends "<host> <tool>" to recorder, then restarts.
-func startHost(t *testing.T, root string, world *demo.World, cluster *rig.EtcdCluster, recorder, name string) *host {
+func startHost(t *testing.T, root string, world *demo.World, cluster *rig.EtcdCluster, recorder, name string, flags ...string) *host {
 	t.Helper()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "restart.sh")
@@ -105,11 +106,12 @@ func startHost(t *testing.T, root string, world *demo.World, cluster *rig.EtcdCl
 	restart := shellquote.Join(script, "{tool}", "webservice", "--grid", world.Grid.Dir,
 		"--tool", "{tool}", "--web", "{web}", "--release", "{release}", "restart")
 	h := &host{name: name, addr: rig.FreePort(t)}
-	h.proc = rig.Start(t, name, filepath.Join(root, "bin", "webservicemonitor"),
+	argv := []string{filepath.Join(root, "bin", "webservicemonitor"),
 		"--config", world.ConfigFile, "--log-format", "json",
-		"--etcd-endpoints", strings.Join(cluster.Endpoints(), ","), "--etcd-prefix", "/wsm-e2e-"+t.Name()+"/",
+		"--etcd-endpoints", strings.Join(cluster.Endpoints(), ","), "--etcd-prefix", "/wsm-e2e-" + t.Name() + "/",
 		"--leader-ttl", "3s", "--host-name", name, "--state-file", filepath.Join(dir, "state.db"),
-		"--listen", h.addr, "--restart-command", restart)
+		"--listen", h.addr, "--restart-command", restart}
+	h.proc = rig.Start(t, name, append(argv, flags...)...)
 	rig.WaitFor(t, 30*time.Second, name+" serving /healthz", rig.Ready("http://"+h.addr+"/healthz"))
 	return h
 }
@@ -147,12 +149,13 @@ func readFile(t *testing.T, path string) string {
 // waitGauge waits until h's leader gauge reads want.
 func waitGauge(t *testing.T, h *host, want int) {
 	t.Helper()
-	line := "webservicemonitor_leader " + strconv.Itoa(want)
-	rig.WaitFor(t, 30*time.Second, h.name+"'s "+line, func() (bool, string) {
+	// With or without labels (a host label, say): the sample's value.
+	gauge := regexp.MustCompile(`(?m)^webservicemonitor_leader(\{[^}]*\})? ` + strconv.Itoa(want) + `$`)
+	rig.WaitFor(t, 30*time.Second, h.name+"'s leader gauge "+strconv.Itoa(want), func() (bool, string) {
 		_, body, err := rig.Get("http://" + h.addr + "/metrics")
 		if err != nil {
 			return false, err.Error()
 		}
-		return strings.Contains(string(body), line+"\n"), ""
+		return gauge.Match(body), ""
 	})
 }

@@ -19,6 +19,7 @@ type EtcdCluster struct {
 	bin     string
 	token   string
 	members []*EtcdMember
+	pki     *EtcdPKI // nil: clients over plain http
 }
 
 // EtcdMember is one member: its ports, data dir and process (nil while
@@ -36,11 +37,16 @@ type EtcdMember struct {
 // The test is skipped when etcd is not installed (e2e/observability/install.sh etcd-server).
 func StartEtcdCluster(t testing.TB, n int) *EtcdCluster {
 	t.Helper()
+	return startEtcdCluster(t, n, nil)
+}
+
+func startEtcdCluster(t testing.TB, n int, pki *EtcdPKI) *EtcdCluster {
+	t.Helper()
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
 		t.Fatalf("etcd is not installed (e2e/observability/install.sh etcd-server): %v", err)
 	}
-	c := &EtcdCluster{t: t, bin: bin, token: fmt.Sprintf("wsm-e2e-%d", rand.Int64())}
+	c := &EtcdCluster{t: t, bin: bin, token: fmt.Sprintf("wsm-e2e-%d", rand.Int64()), pki: pki}
 	dir := t.TempDir()
 	for i := range n {
 		c.members = append(c.members, &EtcdMember{
@@ -61,7 +67,7 @@ func StartEtcdCluster(t testing.TB, n int) *EtcdCluster {
 func (c *EtcdCluster) Endpoints() []string {
 	var out []string
 	for _, m := range c.members {
-		out = append(out, "http://"+m.Client)
+		out = append(out, c.clientScheme()+m.Client)
 	}
 	return out
 }
@@ -85,14 +91,16 @@ func (c *EtcdCluster) Start(i int) {
 	if m.started {
 		state = "existing"
 	}
-	m.Proc = Start(c.t, "etcd-"+m.Name, c.bin,
+	client := c.clientScheme() + m.Client
+	argv := []string{c.bin,
 		"--name", m.Name, "--data-dir", m.DataDir,
-		"--listen-client-urls", "http://"+m.Client, "--advertise-client-urls", "http://"+m.Client,
-		"--listen-peer-urls", "http://"+m.Peer, "--initial-advertise-peer-urls", "http://"+m.Peer,
+		"--listen-client-urls", client, "--advertise-client-urls", client,
+		"--listen-peer-urls", "http://" + m.Peer, "--initial-advertise-peer-urls", "http://" + m.Peer,
 		"--initial-cluster", c.initialCluster(), "--initial-cluster-state", state,
 		"--initial-cluster-token", c.token,
 		"--logger", "zap", "--log-outputs", "stderr",
-		"--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000")
+		"--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000"}
+	m.Proc = Start(c.t, "etcd-"+m.Name, append(argv, c.tlsFlags()...)...)
 	m.started = true
 }
 
@@ -125,7 +133,7 @@ func (c *EtcdCluster) WaitHealthy(timeout time.Duration) {
 			if m.Proc.Exited() {
 				c.t.Fatalf("etcd member %s exited; its log:\n%s", m.Name, Tail(m.Proc.Log, 30))
 			}
-			code, body, err := Get("http://" + m.Client + "/health")
+			code, body, err := c.health(m)
 			if err != nil {
 				return false, err.Error()
 			}
