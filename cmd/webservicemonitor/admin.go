@@ -4,7 +4,8 @@ package main
 // an action to the state file (with who, when and why) for the daemon's
 // next cycle to act on; status shows each tool's decision, history and the
 // actions that concern it. They work while the daemon runs: it holds the
-// file only during a cycle.
+// file only during a cycle. With etcd-endpoints the action goes to etcd
+// instead, from any host, for whichever host leads.
 
 import (
 	"context"
@@ -22,12 +23,16 @@ import (
 	"webservicemonitor/state"
 )
 
-// adminCommand records the admin action the command line asks for.
-func adminCommand(_ context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
+// adminCommand records the admin action the command line asks for: in the
+// state file, or in etcd when the hosts share their history there.
+func adminCommand(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
 	a, err := newAction(cfg, time.Now().UTC())
 	if err != nil {
 		fmt.Fprintf(stderr, "webservicemonitor %s: %v\n", cfg.Command, err)
 		return exitBadConfig
+	}
+	if shared(cfg) {
+		return sharedAdminCommand(ctx, cfg, a, stdout, stderr)
 	}
 	recorded, notes, err := recordAction(cfg, a)
 	if err != nil {
@@ -35,11 +40,28 @@ func adminCommand(_ context.Context, cfg *config.Config, stdout, stderr io.Write
 		return exitStateError
 	}
 	fmt.Fprintf(stdout, "action %d recorded in %s: %s\n", recorded.ID, cfg.StateFile, monitor.ActionSentence(&recorded))
-	for _, n := range notes {
-		fmt.Fprintln(stdout, "note: "+n)
-	}
+	printNotes(stdout, notes)
 	fmt.Fprintln(stdout, "the daemon acts on it at its next cycle; `webservicemonitor status` shows it")
 	return exitOK
+}
+
+// sharedAdminCommand records a in etcd, from whichever host the admin is on.
+func sharedAdminCommand(ctx context.Context, cfg *config.Config, a state.Action, stdout, stderr io.Writer) int {
+	recorded, leader, notes, err := recordSharedAction(ctx, cfg, a)
+	if err != nil {
+		fmt.Fprintf(stderr, "webservicemonitor %s: %v\n", cfg.Command, err)
+		return exitStateError
+	}
+	fmt.Fprintf(stdout, "action %d recorded in etcd %s (%s): %s\n", recorded.ID, cfg.EtcdPrefix, actingHost(leader), monitor.ActionSentence(&recorded))
+	printNotes(stdout, notes)
+	fmt.Fprintln(stdout, "the leader acts on it at its next cycle; `webservicemonitor status` shows it")
+	return exitOK
+}
+
+func printNotes(w io.Writer, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintln(w, "note: "+n)
+	}
 }
 
 // newAction is the action the command line describes, made now by whoever
@@ -86,7 +108,12 @@ func recordAction(cfg *config.Config, a state.Action) (state.Action, []string, e
 	if err != nil {
 		return a, nil, fmt.Errorf("the state file is not usable: %w", err)
 	}
-	notes, err := withoutHistory(store, a)
+	var notes []string
+	if a.Kind == state.ActionForget {
+		var records state.Records
+		records, err = store.Histories()
+		notes = withoutHistory(records, a)
+	}
 	if err == nil {
 		// Only the action: the daemon's cycle that first sees a forget
 		// forgives the attempts in its own records, so that none of its
@@ -97,14 +124,10 @@ func recordAction(cfg *config.Config, a state.Action) (state.Action, []string, e
 }
 
 // withoutHistory notes, for a forget, the tools that have no restart
-// history: nothing to forget.
-func withoutHistory(store *state.Store, a state.Action) ([]string, error) {
+// history in records: nothing to forget.
+func withoutHistory(records state.Records, a state.Action) []string {
 	if a.Kind != state.ActionForget {
-		return nil, nil
-	}
-	records, err := store.Histories()
-	if err != nil {
-		return nil, err
+		return nil
 	}
 	var notes []string
 	for _, tool := range a.Tools {
@@ -116,5 +139,5 @@ func withoutHistory(store *state.Store, a state.Action) ([]string, error) {
 			notes = append(notes, "tool "+tool+" has no attempt, backoff or give-up to forget")
 		}
 	}
-	return notes, nil
+	return notes
 }

@@ -188,16 +188,15 @@ func (l leaderOnly) Name() string {
 }
 
 // unshared names what the command line asks for that knows only the state
-// file, when the history is in etcd: an admin action written there, or a
-// status or audit read from there, would say what the daemon never sees.
+// file, when the history is in etcd: an audit read from there would say
+// what the daemons never see, a rollback or reset of it would change
+// nothing they use. (The admin commands, status and state export/import
+// use etcd.)
 func unshared(cfg *config.Config) string {
 	if len(cfg.EtcdEndpoints) == 0 {
 		return ""
 	}
 	switch {
-	case cfg.Command == config.CommandStatus, cfg.Command == config.CommandPause, cfg.Command == config.CommandResume,
-		cfg.Command == config.CommandForget, cfg.Command == config.CommandRetry, cfg.Command == config.CommandValveRelease:
-		return "the " + cfg.Command + " command"
 	case cfg.DryRun:
 		return "--dry-run"
 	case cfg.MigrateDown >= 0:

@@ -34,7 +34,7 @@ const (
 	exitOK         = 0
 	exitNotAllUp   = 1
 	exitBadConfig  = 2 // also: a source failed
-	exitStateError = 3 // the state file is locked, unreadable, damaged, lost or from a newer release
+	exitStateError = 3 // the state file is locked, unreadable, damaged, lost or from a newer release; etcd did not answer or its leadership is held
 )
 
 func main() {
@@ -53,7 +53,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, buildinfo.Get())
 		return exitOK
 	case unshared(cfg) != "":
-		fmt.Fprintf(stderr, "webservicemonitor: %s is not available with etcd-endpoints yet: it would use this host's state file, which a daemon sharing its history in etcd does not read\n", unshared(cfg))
+		fmt.Fprintf(stderr, "webservicemonitor: %s is not available with etcd-endpoints: it would use this host's state file, which a daemon sharing its history in etcd does not read\n", unshared(cfg))
+		if instead := insteadInHA(unshared(cfg)); instead != "" {
+			fmt.Fprintf(stderr, "webservicemonitor: instead: %s\n", instead)
+		}
 		return exitBadConfig
 	case cfg.Command == config.CommandCheckConfig:
 		return checkConfig(cfg, stdout, stderr)
@@ -69,6 +72,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return statusCommand(ctx, cfg, stdout, stderr)
 	case config.CommandPause, config.CommandResume, config.CommandForget, config.CommandRetry, config.CommandValveRelease:
 		return adminCommand(ctx, cfg, stdout, stderr)
+	case config.CommandStateExport:
+		return stateExport(ctx, cfg, stdout, stderr)
+	case config.CommandStateImport:
+		return stateImport(ctx, cfg, stdout, stderr)
 	}
 	applyMemoryLimit(cfg)
 	log := newLogger(cfg, stderr)
@@ -86,8 +93,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return daemon(ctx, cfg, log, args)
 }
 
-// checkConfig prints the configuration's warnings, checks the state file,
-// and says the configuration is OK (its errors were printed by run).
+// checkConfig prints the configuration's warnings, checks the state file
+// and, with etcd-endpoints, etcd, and says the configuration is OK (its
+// errors were printed by run).
 func checkConfig(cfg *config.Config, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
@@ -96,6 +104,12 @@ func checkConfig(cfg *config.Config, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "webservicemonitor: %v\n", err)
 		return exitStateError
+	}
+	if shared(cfg) {
+		if err := checkEtcd(cfg, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "webservicemonitor: %v\n", err)
+			return exitStateError
+		}
 	}
 	fmt.Fprintf(stdout, "configuration OK (project %q, homes %s, state %s: %s)\n", cfg.Project, cfg.Homes, cfg.StateFile, note)
 	return exitOK

@@ -2,7 +2,7 @@ package main
 
 // status: each tool's current decision (one read-only cycle, as the audit
 // makes it), its whole retained restart history and the admin actions that
-// concern it.
+// concern it; with etcd-endpoints, first who leads and since when.
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"webservicemonitor/ha"
 	"webservicemonitor/internal/config"
 	"webservicemonitor/monitor"
 	"webservicemonitor/state"
@@ -49,21 +50,32 @@ type statusAction struct {
 }
 
 func statusCommand(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
-	rep, err := quietAudit(ctx, cfg)
+	var cl *cluster
+	if shared(cfg) {
+		var err error
+		if cl, err = dialCluster(cfg); err != nil {
+			fmt.Fprintf(stderr, "webservicemonitor status: %v\n", err)
+			return exitStateError
+		}
+		defer disconnect(cl)
+	}
+	view, err := readStatus(ctx, cfg, cl)
 	if err != nil {
 		fmt.Fprintf(stderr, "webservicemonitor status: %v\n", err)
 		return exitStateError
 	}
-	records, actions, err := readHistory(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "webservicemonitor status: %v\n", err)
-		return exitStateError
-	}
-	tools, unknown := statusOf(rep, records, actions, cfg.Admin.Tools)
+	tools, unknown := statusOf(view.rep, view.records, view.actions, cfg.Admin.Tools)
 	if cfg.Output == "json" {
-		err = json.NewEncoder(stdout).Encode(map[string]any{"generated_at": rep.Started.UTC(), "tools": tools, "unknown_tools": unknown})
+		doc := map[string]any{"generated_at": view.rep.Started.UTC(), "tools": tools, "unknown_tools": unknown}
+		if cl != nil {
+			doc["leader"] = leaderJSON(view.leader)
+		}
+		err = json.NewEncoder(stdout).Encode(doc)
 	} else {
-		err = writeStatus(stdout, tools, rep.Started)
+		if cl != nil {
+			fmt.Fprintln(stdout, leaderSentence(view.leader))
+		}
+		err = writeStatus(stdout, tools, view.rep.Started)
 	}
 	for _, t := range unknown {
 		fmt.Fprintf(stderr, "webservicemonitor status: tool %q: no manifest asks for a web service and it has no history\n", t)
@@ -77,14 +89,61 @@ func statusCommand(ctx context.Context, cfg *config.Config, stdout, stderr io.Wr
 	return exitOK
 }
 
-// quietAudit makes the audit's read-only cycle, printing nothing.
-func quietAudit(ctx context.Context, cfg *config.Config) (monitor.Report, error) {
-	cycle, err := newAuditCycle(cfg, zerolog.Nop())
+// statusView is what status shows: who leads (with etcd), each tool's
+// decision, the history and the admin actions.
+type statusView struct {
+	leader  *ha.LeaderInfo
+	rep     monitor.Report
+	records state.Records
+	actions []state.Action
+}
+
+// readStatus reads it all, read-only: from the state file, or from etcd
+// when cl is not nil (who leads first: an etcd that does not answer stops
+// status there).
+func readStatus(ctx context.Context, cfg *config.Config, cl *cluster) (statusView, error) {
+	var v statusView
+	var err error
+	if cl != nil {
+		if v.leader, err = readLeader(ctx, cfg, cl); err != nil {
+			return v, err
+		}
+	}
+	if v.rep, err = quietAudit(ctx, cfg, cl); err != nil {
+		return v, err
+	}
+	if cl == nil {
+		v.records, v.actions, err = readHistory(cfg)
+		return v, err
+	}
+	snap, err := cl.store.Read(ctx)
+	if err != nil {
+		return v, fmt.Errorf("%s: %w", etcdAt(cfg), err)
+	}
+	v.records, v.actions = snap.Records, snap.Actions
+	return v, nil
+}
+
+// quietAudit makes the audit's read-only cycle, printing nothing; with cl,
+// it reads the history in etcd.
+func quietAudit(ctx context.Context, cfg *config.Config, cl *cluster) (monitor.Report, error) {
+	cycle, err := statusCycle(cfg, cl)
 	if err != nil {
 		return monitor.Report{}, err
 	}
 	rep, err := cycle.Run(ctx, ctx)
 	return rep, err
+}
+
+// statusCycle is the audit's cycle, with the history read-only in etcd
+// when the hosts share it.
+func statusCycle(cfg *config.Config, cl *cluster) (*monitor.Cycle, error) {
+	if cl == nil {
+		return newAuditCycle(cfg, zerolog.Nop())
+	}
+	parts := newParts(cfg, zerolog.Nop())
+	parts.History = ha.EtcdHistory{Store: cl.store, ReadOnly: true}
+	return monitor.NewCycle(parts)
 }
 
 // readHistory reads every tool's record and the admin actions, read-only;

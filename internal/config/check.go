@@ -179,6 +179,9 @@ func (c *Config) warnings(failed map[string]bool) []string {
 			out = append(out, fmt.Sprintf("active-proxy-file: %v: every cycle's proxy check will fail until it exists", err))
 		}
 	}
+	if w := c.takeoverWarning(failed); w != "" {
+		out = append(out, w)
+	}
 	for _, cmd := range []struct {
 		key  string
 		argv []string
@@ -191,6 +194,22 @@ func (c *Config) warnings(failed map[string]bool) []string {
 		}
 	}
 	return out
+}
+
+// takeoverBound is how long after the leader's death a standby should have
+// taken over: the promise, met by the defaults with a 60s interval.
+const takeoverBound = 2 * time.Minute
+
+// takeoverWarning says when the hosts sharing a history could leave the
+// platform without an acting supervisor for longer than takeoverBound: a
+// standby takes over within leader-ttl (the dead leader's lease) plus one
+// interval.
+func (c *Config) takeoverWarning(failed map[string]bool) string {
+	if len(c.EtcdEndpoints) == 0 || failed["leader-ttl"] || failed["interval"] || c.LeaderTTL+c.Interval <= takeoverBound {
+		return ""
+	}
+	return fmt.Sprintf("leader-ttl: %s plus interval %s is %s, over %s: after the acting host dies, a standby may take that long to take over",
+		c.LeaderTTL, c.Interval, c.LeaderTTL+c.Interval, takeoverBound)
 }
 
 var restartPlaceholders = []string{"{account}", "{tool}", "{web}", "{release}", "{home}"}

@@ -53,6 +53,8 @@ type commandLine struct {
 	reason  string
 	pause   string // --for, a duration
 	atMost  string
+	file    string // state export --output, state import FILE
+	replace bool
 }
 
 // parseCommandLine parses args into a commandLine. When the help is asked
@@ -87,7 +89,8 @@ func parseCommandLine(ks []key, args []string, help io.Writer) (*commandLine, er
 	if err != nil {
 		return nil, usageError(err, args)
 	}
-	cl.command = strings.ReplaceAll(command, " ", "-") // valve release
+	cl.command = strings.ReplaceAll(command, " ", "-") // valve release, state export
+	cl.takeExportFile(ks)
 	return cl, nil
 }
 
@@ -125,7 +128,39 @@ func (cl *commandLine) application(ks []key) *kingpin.Application {
 	release := app.Command("valve", "the safety valve").Command("release", "restart the tools the valve is holding, at most N a cycle, until none wants a restart")
 	release.Flag("at-most", "restarts a cycle, at least 1").PlaceHolder("N").Required().StringVar(&cl.atMost)
 	release.Flag("reason", "why; recorded with the release").PlaceHolder("TEXT").StringVar(&cl.reason)
+	cl.stateCommands(app)
 	return app
+}
+
+// stateCommands declares state export and state import: a history moved
+// between the state file and etcd (single host to several and back).
+func (cl *commandLine) stateCommands(app *kingpin.Application) {
+	st := app.Command("state", "the restart history as a whole")
+	st.Command("export", "write the whole restart history of the configured store (the state file; etcd with etcd-endpoints) "+
+		"as one JSON document: every tool's attempts, the admin actions and their numbering, the firing alerts, the last cycle's time. "+
+		"It only reads (works while the daemons run; etcd is read at one revision). "+
+		"--output FILE names the file (default: standard output)")
+	imp := st.Command("import", "write an exported history into the configured store (the state file; etcd with etcd-endpoints). "+
+		"Into the state file it takes the daemon lock, so not while a daemon runs; into etcd it takes the leadership "+
+		"(waiting leader-ttl plus 10s), so not while a daemon leads: stop the daemons first. A store that holds a history is refused unless --replace")
+	imp.Flag("replace", "replace the history the store holds (export it first to keep it)").BoolVar(&cl.replace)
+	imp.Arg("file", "the file state export wrote").Required().StringVar(&cl.file)
+}
+
+// takeExportFile makes state export's --output the file it writes: the
+// export is always JSON, so the setting's formats mean nothing to it, and
+// an admin names the file with the flag every output already uses.
+func (cl *commandLine) takeExportFile(ks []key) {
+	out := cl.values["output"]
+	if cl.command != CommandStateExport || out == nil || !out.given {
+		return
+	}
+	cl.file = out.value
+	for _, k := range ks {
+		if k.name == "output" {
+			*out = flagValue{value: k.def}
+		}
+	}
 }
 
 // joinFlagValues rewrites "--name value" as "--name=value" for every flag
@@ -192,7 +227,7 @@ func firstWord(args []string) string {
 }
 
 func commandNames() []string {
-	return []string{CommandRun, CommandCheckConfig, CommandStatus, CommandPause, CommandResume, CommandForget, CommandRetry, "valve", "help"}
+	return []string{CommandRun, CommandCheckConfig, CommandStatus, CommandPause, CommandResume, CommandForget, CommandRetry, "valve", "state", "help"}
 }
 
 // apply sets what the command line asked for in c: the command and its
@@ -209,6 +244,7 @@ func (cl *commandLine) apply(c *Config) []error {
 		}
 	}
 	c.Admin = Admin{Reason: cl.reason}
+	c.Transfer = Transfer{File: cl.file, Replace: cl.replace}
 	if len(cl.tools) > 0 {
 		c.Admin.Tools = cl.tools
 	}

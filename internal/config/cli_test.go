@@ -215,3 +215,39 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestStateCommands: state export writes where --output names (the
+// format setting is left alone), state import reads its file and replaces
+// only when told.
+func TestStateCommands(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		command  string
+		transfer Transfer
+		output   string
+	}{
+		{"export to standard output", []string{"state", "export"}, CommandStateExport, Transfer{}, "table"},
+		{"export to a file", []string{"state", "export", "--output", "/tmp/h.json"}, CommandStateExport, Transfer{File: "/tmp/h.json"}, "table"},
+		{"export, --output before the command", []string{"--output=/tmp/h.json", "state", "export"}, CommandStateExport, Transfer{File: "/tmp/h.json"}, "table"},
+		{"import", []string{"state", "import", "/tmp/h.json"}, CommandStateImport, Transfer{File: "/tmp/h.json"}, "table"},
+		{"import replacing", []string{"state", "import", "--replace", "/tmp/h.json"}, CommandStateImport, Transfer{File: "/tmp/h.json", Replace: true}, "table"},
+		{"status keeps --output as a format", []string{"status", "--output", "json"}, CommandStatus, Transfer{}, "json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(append(base(t), tt.args...), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Command != tt.command || cfg.Transfer != tt.transfer || cfg.Output != tt.output {
+				t.Errorf("command %q %+v output %q, want %q %+v %q", cfg.Command, cfg.Transfer, cfg.Output, tt.command, tt.transfer, tt.output)
+			}
+		})
+	}
+	for _, args := range [][]string{{"state"}, {"state", "import"}, {"state", "import", "a", "b"}} {
+		if _, err := Load(append(base(t), args...), io.Discard); err == nil {
+			t.Errorf("%v taken", args)
+		}
+	}
+}

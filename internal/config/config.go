@@ -90,6 +90,8 @@ type Config struct {
 	Command string
 	// Admin holds the arguments of an admin command.
 	Admin Admin
+	// Transfer holds the arguments of state export and state import.
+	Transfer Transfer
 
 	// Warnings are what the checks found odd but not wrong (a homes root
 	// or a qstat that does not exist yet): check-config prints them, the
@@ -118,6 +120,8 @@ const (
 	CommandForget       = "forget"
 	CommandRetry        = "retry"
 	CommandValveRelease = "valve-release"
+	CommandStateExport  = "state-export"
+	CommandStateImport  = "state-import"
 )
 
 // Admin is what an admin command was given on the command line.
@@ -126,6 +130,16 @@ type Admin struct {
 	Reason string        // pause, valve release: why (shown with the action)
 	For    time.Duration // pause: how long; positive, at most pause-max
 	AtMost int           // valve release: restarts per cycle; at least 1
+}
+
+// Transfer is what state export or state import was given on the command
+// line.
+type Transfer struct {
+	// File is where export writes ("": standard output) and what import
+	// reads.
+	File string
+	// Replace lets an import replace a history the store already holds.
+	Replace bool
 }
 
 // ErrHelpShown is returned by Load when the command line asked for help

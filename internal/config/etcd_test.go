@@ -53,6 +53,38 @@ func TestEtcdSettings(t *testing.T) {
 	}
 }
 
+// TestTakeoverWarning: with etcd, a lease plus interval over two minutes
+// is warned about (a standby takes over that late); not on a single host.
+func TestTakeoverWarning(t *testing.T) {
+	ep := "--etcd-endpoints=http://127.0.0.1:2379"
+	tests := []struct {
+		name  string
+		flags []string
+		warn  bool
+	}{
+		{"defaults with a 60s interval", []string{ep, "--interval", "60s"}, false},
+		{"exactly two minutes", []string{ep, "--interval", "100s", "--up-timeout", "10m"}, false},
+		{"over two minutes", []string{ep, "--interval", "2m", "--up-timeout", "10m"}, true},
+		{"a long lease", []string{ep, "--interval", "60s", "--leader-ttl", "90s"}, true},
+		{"single host, long interval", []string{"--interval", "5m", "--up-timeout", "10m"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(append(checkArgs(t), tt.flags...), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := false
+			for _, w := range cfg.Warnings {
+				warned = warned || strings.HasPrefix(w, "leader-ttl: ")
+			}
+			if warned != tt.warn {
+				t.Errorf("warnings %q, want a leader-ttl one: %v", cfg.Warnings, tt.warn)
+			}
+		})
+	}
+}
+
 // checkArgs are the flags a --check-config needs on this machine.
 func checkArgs(t *testing.T) []string {
 	project, _ := filepath.Abs("testdata/project")

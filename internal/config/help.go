@@ -19,7 +19,9 @@ const exitStatuses = `Exit statuses:
   0  all tools up, or the command did what it was asked
   1  some tools are not up (run with --once or --dry-run)
   2  bad configuration or command line, or a source failed
-  3  the state file is locked, unreadable, damaged, lost or from a newer release
+  3  the state file is locked, unreadable, damaged, lost or from a newer release;
+     etcd (with etcd-endpoints) did not answer, or its leadership is held;
+     the target of state import already holds a history
 `
 
 const helpWidth = 80
