@@ -9,6 +9,7 @@ package ha
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -40,6 +41,10 @@ type Elector struct {
 	me       LeaderInfo
 	log      zerolog.Logger
 
+	// Observer, when not nil, is told of the elector's requests to etcd
+	// and of each gain and loss of the leadership (set it before Run).
+	Observer Observer
+
 	// keepAliveOnce renews the lease once and returns the TTL etcd granted;
 	// a field so that tests can block it as a paused or cut-off host.
 	keepAliveOnce func(ctx context.Context, lease clientv3.LeaseID) (time.Duration, error)
@@ -51,6 +56,14 @@ type Elector struct {
 
 	lost   chan string
 	gained chan struct{}
+}
+
+// Observer is told how the elector's requests went (ops
+// etcdstore.OpCampaign and OpKeepAlive) and when this process gained or
+// lost the leadership.
+type Observer interface {
+	etcdstore.Observer
+	LeadershipChanged(leading bool, at time.Time)
 }
 
 // NewElector is an elector under keys' election prefix; ttl is the lease's
@@ -145,7 +158,11 @@ func (e *Elector) Run(ctx context.Context) {
 // term is one session: campaign until won, lead until the leadership
 // ends, then revoke the lease.
 func (e *Elector) term(ctx context.Context) error {
-	s, err := concurrency.NewSession(e.cli, concurrency.WithTTL(int(e.ttl/time.Second)), concurrency.WithContext(ctx))
+	lease, err := e.grant(ctx)
+	if err != nil {
+		return fmt.Errorf("opening an etcd session: %w", err)
+	}
+	s, err := concurrency.NewSession(e.cli, concurrency.WithLease(lease), concurrency.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("opening an etcd session: %w", err)
 	}
@@ -157,6 +174,21 @@ func (e *Elector) term(ctx context.Context) error {
 	reason := e.lead(ctx, s, fence)
 	e.stepDown(reason)
 	return nil
+}
+
+// grant asks for the session's lease, bounded by the TTL: NewSession's
+// own grant waits as long as its context, so a host that cannot reach
+// etcd would wait there forever, neither logging nor observed.
+func (e *Elector) grant(ctx context.Context) (clientv3.LeaseID, error) {
+	gctx, cancel := context.WithTimeout(ctx, e.ttl)
+	defer cancel()
+	start := time.Now()
+	resp, err := e.cli.Grant(gctx, int64(e.ttl/time.Second))
+	e.observe(ctx, etcdstore.OpCampaign, start, err)
+	if err != nil {
+		return 0, fmt.Errorf("granting a lease of %s: %w", e.ttl, err)
+	}
+	return resp.ID, nil
 }
 
 // campaign waits to win, giving up when the session ends (else Campaign
@@ -182,6 +214,21 @@ func (e *Elector) campaign(ctx context.Context, s *concurrency.Session) (etcdsto
 		return etcdstore.Fence{}, fmt.Errorf("campaigning on %s: %w", e.election, err)
 	}
 	return etcdstore.Fence{Key: el.Key(), Rev: el.Rev()}, nil
+}
+
+// observe tells the observer of a request begun at start; not of one a
+// shutdown cancelled.
+func (e *Elector) observe(ctx context.Context, op string, start time.Time, err error) {
+	if e.Observer != nil && !errors.Is(ctx.Err(), context.Canceled) {
+		e.Observer.StoreRequest(op, time.Since(start), err)
+	}
+}
+
+// changed tells the observer of a gain or a loss of the leadership.
+func (e *Elector) changed(leading bool) {
+	if e.Observer != nil {
+		e.Observer.LeadershipChanged(leading, time.Now())
+	}
 }
 
 // revoke ends the session and deletes its keys, with a context of its own:

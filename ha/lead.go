@@ -43,6 +43,7 @@ func (e *Elector) lead(ctx context.Context, s *concurrency.Session, fence etcdst
 	e.mu.Lock()
 	e.fence, e.leading = fence, true
 	e.mu.Unlock()
+	e.changed(true)
 	e.log.Info().Str("key", fence.Key).Int64("rev", fence.Rev).Msg("won the leadership")
 	select {
 	case e.gained <- struct{}{}:
@@ -73,6 +74,7 @@ func (e *Elector) renew(ctx context.Context, s *concurrency.Session) bool {
 	defer cancel()
 	sentAt := time.Now()
 	ttl, err := e.keepAliveOnce(rctx, s.Lease())
+	e.observe(ctx, etcdstore.OpKeepAlive, sentAt, err)
 	if err != nil || ttl <= 0 {
 		e.log.Debug().Err(err).Msg("renewing the election lease")
 		return false
@@ -94,6 +96,7 @@ func (e *Elector) stepDown(reason string) {
 	e.mu.Lock()
 	e.leading = false
 	e.mu.Unlock()
+	e.changed(false)
 	e.log.Warn().Str("reason", reason).Msg("lost the leadership: " + reason)
 }
 

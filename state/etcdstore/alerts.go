@@ -7,13 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"webservicemonitor/state"
 )
 
 // FiringAlerts returns the alerts recorded as firing, keyed by identity,
 // as the state file's FiringAlerts does. Any host may read them.
-func (s *Store) FiringAlerts(ctx context.Context) (map[string]state.AlertRecord, error) {
+func (s *Store) FiringAlerts(ctx context.Context) (_ map[string]state.AlertRecord, err error) {
+	defer s.observe(ctx, OpAlerts, time.Now(), &err)
 	kvs, _, err := s.rangeAll(ctx, s.keys.Alerts(), 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading firing alerts from etcd at %s: %w", s.keys.Prefix(), err)
@@ -42,7 +44,8 @@ func (s *Store) decodeAlerts(kvs []*kv) (map[string]state.AlertRecord, error) {
 // land in part if the leadership ends in between; the next leader's
 // Lifecycle re-sends what it finds, so a part costs a repeated or a late
 // resolved notification, never a lost firing one.
-func (s *Store) SetFiringAlerts(ctx context.Context, f Fence, firing map[string]state.AlertRecord) error {
+func (s *Store) SetFiringAlerts(ctx context.Context, f Fence, firing map[string]state.AlertRecord) (err error) {
+	defer s.observe(ctx, OpAlerts, time.Now(), &err)
 	fail := func(err error) error {
 		return fmt.Errorf("recording firing alerts in etcd at %s: %w", s.keys.Prefix(), err)
 	}

@@ -16,11 +16,12 @@ import (
 // Export returns the whole history at one etcd revision, as a state.Dump:
 // what `state export` writes into a state file. Unreadable actions, or an
 // import that did not finish, fail the export.
-func (s *Store) Export(ctx context.Context) (state.Dump, error) {
+func (s *Store) Export(ctx context.Context) (_ state.Dump, err error) {
+	defer s.observe(ctx, OpDump, time.Now(), &err)
 	fail := func(err error) (state.Dump, error) {
 		return state.Dump{}, fmt.Errorf("exporting etcd at %s: %w", s.keys.Prefix(), err)
 	}
-	snap, err := s.Read(ctx)
+	snap, err := s.read(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -66,7 +67,8 @@ func (s *Store) actionsSeq(ctx context.Context, rev int64) (uint64, int64, error
 // first marks the import as running (Read refuses the store meanwhile),
 // the last removes the mark, so a history half imported is never acted
 // on; running the import again with replace finishes it.
-func (s *Store) Import(ctx context.Context, f Fence, d state.Dump, replace bool) error {
+func (s *Store) Import(ctx context.Context, f Fence, d state.Dump, replace bool) (err error) {
+	defer s.observe(ctx, OpDump, time.Now(), &err)
 	fail := func(err error) error { return fmt.Errorf("importing into etcd at %s: %w", s.keys.Prefix(), err) }
 	if err := d.Check(); err != nil {
 		return fail(err)

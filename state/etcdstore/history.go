@@ -32,7 +32,8 @@ const pageSize = 5000
 // pruned (after the records a forget changed: re-forgiving is harmless,
 // losing a forget is not), and the cycle's time last. A replaced action
 // that is not stored fails with state.ErrUnknownAction.
-func (s *Store) Commit(ctx context.Context, f Fence, ch state.Changes) error {
+func (s *Store) Commit(ctx context.Context, f Fence, ch state.Changes) (err error) {
+	defer s.observe(ctx, OpCommit, time.Now(), &err)
 	writes, err := s.changeWrites(ch)
 	if err != nil {
 		return fmt.Errorf("committing to etcd at %s: %w", s.keys.Prefix(), err)
@@ -80,7 +81,12 @@ func (s *Store) changeWrites(ch state.Changes) ([]Write, error) {
 // then the admin actions and the last cycle's time. Actions that do not
 // decode come back as the state file's *state.UnreadableActionsError, with
 // the others, the records and the time.
-func (s *Store) Read(ctx context.Context) (Snapshot, error) {
+func (s *Store) Read(ctx context.Context) (snap Snapshot, err error) {
+	defer s.observe(ctx, OpRead, time.Now(), &err)
+	return s.read(ctx)
+}
+
+func (s *Store) read(ctx context.Context) (Snapshot, error) {
 	var snap Snapshot
 	kvs, rev, err := s.rangeAll(ctx, s.keys.Tools(), 0)
 	if err != nil {
@@ -221,7 +227,8 @@ const actionTries = 20
 // leader or not, so this write is not fenced on the leadership: the ID
 // counter's own mod revision is the compare, and of two hosts numbering at
 // once one gets the next ID and the other tries again.
-func (s *Store) RecordAction(ctx context.Context, a state.Action) (state.Action, error) {
+func (s *Store) RecordAction(ctx context.Context, a state.Action) (_ state.Action, err error) {
+	defer s.observe(ctx, OpAction, time.Now(), &err)
 	fail := func(err error) (state.Action, error) {
 		return state.Action{}, fmt.Errorf("recording %s action in etcd at %s: %w", a.Kind, s.keys.Prefix(), err)
 	}

@@ -35,6 +35,70 @@ type Store struct {
 	cli        *clientv3.Client
 	keys       Keys
 	reqTimeout time.Duration
+
+	// Observer, when not nil, is told how each operation went (set it
+	// before the store is used).
+	Observer Observer
+}
+
+// Observer is told of each of the store's operations, and of the
+// elector's requests, as they end: which, how long it took (retries
+// included), and its error. Operations a shutdown cancelled are not told.
+type Observer interface {
+	StoreRequest(op string, took time.Duration, err error)
+}
+
+// The operations an Observer is told of: a small fixed set, for metric
+// labels.
+const (
+	OpRead      = "read"      // the history (Read)
+	OpCommit    = "commit"    // a cycle's changes (Commit)
+	OpAction    = "action"    // an admin action (RecordAction)
+	OpAlerts    = "alerts"    // the firing alerts (FiringAlerts, SetFiringAlerts)
+	OpDump      = "dump"      // Export, Import
+	OpCampaign  = "campaign"  // the elector's session (a lease grant) and a failed campaign
+	OpKeepAlive = "keepalive" // the elector's lease renewals while it leads
+)
+
+// Ops lists the operations, for metrics to show each before its first.
+func Ops() []string {
+	return []string{OpRead, OpCommit, OpAction, OpAlerts, OpDump, OpCampaign, OpKeepAlive}
+}
+
+// Results of an operation, as Result classes its error.
+const (
+	ResultOK          = "ok"
+	ResultNotLeader   = "not-leader"  // etcd answered: the fence did not hold
+	ResultUnavailable = "unavailable" // etcd did not answer in time (down, no quorum, unreachable)
+	ResultError       = "error"       // anything else (a value that does not decode, a refusal)
+)
+
+// Results lists the results, for metrics.
+func Results() []string {
+	return []string{ResultOK, ResultNotLeader, ResultUnavailable, ResultError}
+}
+
+// Result classes an operation's error: only ResultUnavailable means etcd
+// could not be reached (a refusal is an answer).
+func Result(err error) string {
+	switch {
+	case err == nil:
+		return ResultOK
+	case errors.Is(err, ErrNotLeader):
+		return ResultNotLeader
+	case errors.Is(err, ErrUnavailable), retryable(err):
+		return ResultUnavailable
+	}
+	return ResultError
+}
+
+// observe tells the observer of op, begun at start, which ended with
+// *err; deferred by each operation. A shutdown's cancellation is not the
+// store's health: not told.
+func (s *Store) observe(ctx context.Context, op string, start time.Time, err *error) {
+	if s.Observer != nil && !errors.Is(ctx.Err(), context.Canceled) {
+		s.Observer.StoreRequest(op, time.Since(start), *err)
+	}
 }
 
 // New is a Store on a connected client; every single request is bounded by
