@@ -17,12 +17,12 @@ import (
 
 	"github.com/rs/zerolog"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"webservicemonitor/alerts"
 	"webservicemonitor/ha"
 	"webservicemonitor/internal/buildinfo"
 	"webservicemonitor/internal/config"
+	"webservicemonitor/internal/zaplog"
 	"webservicemonitor/monitor"
 	"webservicemonitor/state/etcdstore"
 )
@@ -71,7 +71,7 @@ func joinCluster(cfg *config.Config, log zerolog.Logger) (*cluster, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: cfg.EtcdEndpoints, DialTimeout: etcdDialTimeout, TLS: tlsCfg,
 		DialKeepAliveTime: keepAlive, DialKeepAliveTimeout: keepAlive,
-		Logger: zap.NewNop(), // the daemon logs what the store and elector return
+		Logger: zaplog.New(log, "etcd-client"), // its warnings and errors only
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to etcd at %s: %w", strings.Join(cfg.EtcdEndpoints, ","), err)

@@ -79,7 +79,8 @@ func startObservability(cfg *config.Config, log zerolog.Logger, listen bool) (*o
 // leads.
 func (o *observability) share(cl *cluster) {
 	o.shared = true
-	o.metrics.ExportLeadership(cl.leading)
+	observer := o.metrics.ExportLeadership(cl.host, cl.leading)
+	cl.store.Observer, cl.elector.Observer = observer, observer // before either is used
 	if o.lifecycle != nil {
 		o.lifecycle.Memory = cl.alertMemory()
 	}

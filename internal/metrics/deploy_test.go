@@ -17,7 +17,8 @@ import (
 // severity the README knows, and a runbook_url ending in its own anchor.
 func TestDeployRulesNamedAndLinked(t *testing.T) {
 	seen := 0
-	for _, path := range []string{"../../deploy/prometheus/webservicemonitor.rules.yml", "../../deploy/prometheus/fleet.rules.yml"} {
+	for _, path := range []string{"../../deploy/prometheus/webservicemonitor.rules.yml", "../../deploy/prometheus/fleet.rules.yml",
+		"../../deploy/prometheus/ha.rules.yml"} {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -49,8 +50,8 @@ func TestDeployRulesNamedAndLinked(t *testing.T) {
 			}
 		}
 	}
-	if seen < 9 {
-		t.Errorf("found %d rules, want at least 9", seen)
+	if seen < 12 {
+		t.Errorf("found %d rules, want at least 12", seen)
 	}
 	for _, n := range alerts.Names() {
 		if !strings.HasPrefix(n, "WebserviceMonitor") {

@@ -224,7 +224,8 @@ func (m *Metrics) newCycleMetrics(r registrar) {
 		"When the last cycle ended with every source read and every decision acted on.")
 	m.toolsByStatus = r.gaugeVec("tools", "Desired tools by status (see tool_down_since_timestamp_seconds) in the last cycle, up ones included.", "status")
 	m.toolsDesired = r.gauge("tools_desired", "Tools whose manifest asks for a grid web service.")
-	m.toolsBackoff = r.gauge("tools_held_by_backoff", "Down tools whose restart waits for their backoff.")
+	m.toolsBackoff = r.gauge("tools_held_by_backoff",
+		"Down tools whose restart waits for their backoff (or, with several hosts, for another host's restart of them to end: code in-flight-elsewhere).")
 	m.toolsValveHeld = r.gauge("tools_held_by_valve", "Down tools whose restart the safety valve holds.")
 	m.toolsGivenUp = r.gauge("tools_given_up", "Down tools whose restart budget is spent (each one is paged).")
 }
@@ -390,7 +391,9 @@ func (m *Metrics) observePlan(p monitor.Plan) {
 		status := Status(d)
 		byStatus[status]++
 		switch d.Code {
-		case monitor.CodeBackoff:
+		case monitor.CodeBackoff, monitor.CodeInFlightElsewhere:
+			// Both wait for a time: the backoff's end, or the end of another
+			// host's restart of the tool (HA); tool_reason tells them apart.
 			backoff++
 		case monitor.CodeValve:
 			valve++
@@ -619,15 +622,4 @@ func (m *Metrics) ConfigLoaded(ok bool, at time.Time) {
 	if ok {
 		m.reloadOKAt.Set(seconds(at))
 	}
-}
-
-// ExportLeadership adds the leader gauge, read at each scrape from
-// leading: 1 while this host may act, 0 while it stands by. Only a daemon
-// sharing its history with other hosts has it; a single host's scrape
-// stays as it was.
-func (m *Metrics) ExportLeadership(leading func() bool) {
-	registrar{m.reg}.register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: namespace, Name: "leader",
-		Help: "1 while this host is the one of several that acts (it holds the leadership in etcd and its lease is renewed), 0 while it stands by.",
-	}, func() float64 { return boolean(leading()) }))
 }
