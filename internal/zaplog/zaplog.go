@@ -6,6 +6,8 @@
 package zaplog
 
 import (
+	"time"
+
 	"github.com/rs/zerolog"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -14,9 +16,21 @@ import (
 // New is a zap logger writing warnings and errors to log, each with a
 // component field naming what logged them (the etcd client is not the
 // daemon: an admin reading the journal must tell them apart).
-func New(log zerolog.Logger, component string) *zap.Logger {
-	return zap.New(core{log: log.With().Str("component", component).Logger()})
+//
+// Repeats are sampled: of one message, the first few each second, then
+// one in a hundred. With etcd down the client warns at every retry of
+// every request, and the journal should still show the daemon's own lines.
+func New(log zerolog.Logger, component string, opts ...zap.Option) *zap.Logger {
+	c := core{log: log.With().Str("component", component).Logger()}
+	return zap.New(zapcore.NewSamplerWithOptions(c, time.Second, samplerFirst, samplerThereafter), opts...)
 }
+
+// The sampler's counts: per message and second, samplerFirst written,
+// then every samplerThereafter-th.
+const (
+	samplerFirst      = 5
+	samplerThereafter = 100
+)
 
 // core is a zapcore.Core writing to zerolog. Fields given to With are
 // kept as zap fields and encoded with each entry's own.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"go.uber.org/zap"
@@ -67,5 +68,30 @@ func TestDaemonLevelApplies(t *testing.T) {
 	l.Error("down")
 	if !bytes.Contains(buf.Bytes(), []byte(`"down"`)) {
 		t.Errorf("error not written: %q", buf.String())
+	}
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time                         { return c.t }
+func (c fixedClock) NewTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }
+
+// A flood of one warning within a second (etcd down, the client warning
+// at every retry) is sampled: the first few, then one in a hundred; other
+// messages are counted apart.
+func TestRepeatsSampled(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(zerolog.New(&buf), "etcd-client", zap.WithClock(fixedClock{time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)}))
+	for range 1000 {
+		l.Warn("retrying of unary invoker failed")
+	}
+	l.Error("lease keepalive failed")
+	lines := bytes.Count(buf.Bytes(), []byte("\n"))
+	want := samplerFirst + (1000-samplerFirst)/samplerThereafter + 1
+	if lines != want {
+		t.Errorf("%d lines written, want %d", lines, want)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("lease keepalive failed")) {
+		t.Error("the other message was sampled away")
 	}
 }
