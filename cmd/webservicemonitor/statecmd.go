@@ -124,7 +124,7 @@ func stateImport(ctx context.Context, cfg *config.Config, stdout, stderr io.Writ
 		into, err = importIntoStateFile(cfg, d)
 	}
 	if errors.Is(err, state.ErrNotEmpty) {
-		err = fmt.Errorf("%w: --replace replaces it (state export keeps a copy first)", err)
+		err = fmt.Errorf("%w (the flag is --replace; state export first keeps a copy of what it replaces)", err)
 	}
 	if err != nil {
 		return fail(exitStateError, err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"webservicemonitor/ha"
 	"webservicemonitor/internal/config"
 	"webservicemonitor/state"
+	"webservicemonitor/state/etcdstore"
 )
 
 // sampleDump is a history with one of everything a dump carries: records
@@ -203,5 +206,29 @@ func TestOlderThan(t *testing.T) {
 		if got := olderThan(v, oldestEtcd); got != want {
 			t.Errorf("olderThan(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// TestLostAnswer: an action etcd may have stored without its answer coming
+// back tells the admin to look before trying again, and is still etcd's
+// unavailability underneath.
+func TestLostAnswer(t *testing.T) {
+	err := error(&lostAnswerError{fmt.Errorf("recording pause action in etcd at /p/: storing action 3: %w", etcdstore.ErrUnavailable)})
+	if !errors.Is(err, etcdstore.ErrUnavailable) || !strings.Contains(err.Error(), "may or may not have been recorded: run `webservicemonitor status`") {
+		t.Errorf("%v", err)
+	}
+}
+
+// TestLeaderSentence: status's first line with etcd.
+func TestLeaderSentence(t *testing.T) {
+	since := time.Date(2026, 11, 30, 5, 1, 2, 0, time.FixedZone("CET", 3600))
+	if got, want := leaderSentence(&ha.LeaderInfo{Host: "cron-a", PID: 123, Since: since}), "leader: cron-a (pid 123) since 2026-11-30 04:01:02 UTC"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	if got := leaderSentence(nil); !strings.HasPrefix(got, "no leader: ") {
+		t.Errorf("%q", got)
+	}
+	if leaderJSON(nil) != nil {
+		t.Error("no leader is not JSON null")
 	}
 }
