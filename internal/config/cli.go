@@ -139,7 +139,7 @@ func (cl *commandLine) stateCommands(app *kingpin.Application) {
 	st.Command("export", "write the whole restart history of the configured store (the state file; etcd with etcd-endpoints) "+
 		"as one JSON document: every tool's attempts, the admin actions and their numbering, the firing alerts, the last cycle's time. "+
 		"It only reads (works while the daemons run; etcd is read at one revision). "+
-		"--output FILE names the file (default: standard output)")
+		"--output=FILE names the file (default: standard output)")
 	imp := st.Command("import", "write an exported history into the configured store (the state file; etcd with etcd-endpoints). "+
 		"Into the state file it takes the daemon lock, so not while a daemon runs; into etcd it takes the leadership "+
 		"(waiting leader-ttl plus 10s), so not while a daemon leads: stop the daemons first. A store that holds a history is refused unless --replace")

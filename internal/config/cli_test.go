@@ -149,7 +149,8 @@ func TestHelp(t *testing.T) {
 			}
 		}
 		for _, w := range []string{"Exit statuses:", "\n  3  the state file is locked", "(default: 256MiB)", "(default: 60s)",
-			"pause --reason=TEXT --for=DURATION [TOOL...]", "valve release --at-most=N [--reason=TEXT]", "forget [--reason=TEXT] TOOL...", "retry [--reason=TEXT] TOOL...", "resume [--reason=TEXT] [TOOL...]"} {
+			"pause --reason=TEXT --for=DURATION [TOOL...]", "valve release --at-most=N [--reason=TEXT]", "forget [--reason=TEXT] TOOL...", "retry [--reason=TEXT] TOOL...", "resume [--reason=TEXT] [TOOL...]",
+			"state export [--output=FILE]", "state import [--replace] FILE\n"} {
 			if !strings.Contains(help, w) {
 				t.Errorf("%q: help lacks %q", args, w)
 			}

@@ -90,14 +90,35 @@ func commandUsage(c *kingpin.CmdModel) string {
 	for _, required := range []bool{true, false} {
 		for _, f := range c.Flags {
 			if f.Required == required && !isKeyFlag(f) {
-				words = append(words, optional(fmt.Sprintf("--%s=%s", f.Name, f.PlaceHolder), !required))
+				words = append(words, optional(flagUsage(f), !required))
 			}
 		}
 	}
+	if c.FullCommand == "state export" {
+		// --output is a setting (the format elsewhere), the file here.
+		words = append(words, "[--output=FILE]")
+	}
 	for _, a := range c.Args {
-		words = append(words, optional(strings.ToUpper(a.Name)+"...", !a.Required))
+		words = append(words, optional(argUsage(a), !a.Required))
 	}
 	return strings.Join(words, " ")
+}
+
+// flagUsage is how a command's own flag is typed: a switch alone, else
+// with its value.
+func flagUsage(f *kingpin.FlagModel) string {
+	if f.IsBoolFlag() {
+		return "--" + f.Name
+	}
+	return fmt.Sprintf("--%s=%s", f.Name, f.PlaceHolder)
+}
+
+// argUsage is an argument as typed: with "..." when it may be repeated.
+func argUsage(a *kingpin.ArgModel) string {
+	if r, ok := a.Value.(interface{ IsCumulative() bool }); ok && r.IsCumulative() {
+		return strings.ToUpper(a.Name) + "..."
+	}
+	return strings.ToUpper(a.Name)
 }
 
 // isKeyFlag: a flag that is a key of the configuration, listed in its group.
@@ -118,11 +139,11 @@ func argsHelp(c *kingpin.CmdModel) string {
 	var b strings.Builder
 	for _, f := range c.Flags {
 		if !isKeyFlag(f) {
-			fmt.Fprintf(&b, "  --%s=%s\n%s", f.Name, f.PlaceHolder, wrap(f.Help, 6))
+			fmt.Fprintf(&b, "  %s\n%s", flagUsage(f), wrap(f.Help, 6))
 		}
 	}
 	for _, a := range c.Args {
-		fmt.Fprintf(&b, "  %s...\n%s", strings.ToUpper(a.Name), wrap(a.Help, 6))
+		fmt.Fprintf(&b, "  %s\n%s", argUsage(a), wrap(a.Help, 6))
 	}
 	if b.Len() == 0 {
 		return ""
