@@ -2,10 +2,12 @@ package alerts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -43,6 +45,30 @@ type Outbox interface {
 	Notify(firing, resolved []Alert, resend bool)
 }
 
+// Scope is what one host's alerts speak for, among several sharing the
+// history.
+type Scope int
+
+const (
+	// ScopeAll is every alert: the leader's scope, and a single host's.
+	ScopeAll Scope = iota
+	// ScopeSelf is the supervisor's own health only (a source failing,
+	// the history's included), labelled with its host so that each host's
+	// stay apart: a standby's scope, and that of a host cut off from
+	// etcd. The tools' and the valve's alerts are the leader's to send.
+	ScopeSelf
+)
+
+// ClusterScope is the scope of one host among several: its own health for
+// a standby's cycle (which acted on nothing) and for a cycle that stopped
+// for not leading; everything for the leader's.
+func ClusterScope(rep monitor.Report, cycleErr error) Scope {
+	if rep.DryRun || errors.Is(cycleErr, monitor.ErrNotLeader) {
+		return ScopeSelf
+	}
+	return ScopeAll
+}
+
 // Lifecycle decides, cycle after cycle, which alerts fire and which
 // resolve, and hands them to the Outbox. Observe is called from one
 // goroutine (the daemon's cycle) only.
@@ -53,13 +79,26 @@ type Lifecycle struct {
 	Observer Observer // may be nil
 	Log      zerolog.Logger
 	Now      func() time.Time
+	// Host labels the supervisor's own health alerts (host=...) when it is
+	// one of several hosts; "" on a single host.
+	Host string
+	// Scope is what a cycle's alerts speak for; nil: ScopeAll.
+	Scope func(rep monitor.Report, cycleErr error) Scope
 
 	firing      map[string]Alert // by identity; EndsAt unset
 	sourceFails map[string]int   // consecutive failed cycles by source
 	loaded      bool             // Memory read (or nil)
+	reload      atomic.Bool      // read Memory again: this host won the leadership
 	dirty       bool             // the firing set differs from what Memory holds
 	lastResend  time.Time
 }
+
+// Reload makes the next cycle in ScopeAll read the memory again, in place
+// of what this host knew of the tools' and valve's alerts: called on each
+// win, it makes a new leader go on with the alerts as the last one left
+// them (their original start), however long ago this host last led. Safe
+// to call from any goroutine.
+func (l *Lifecycle) Reload() { l.reload.Store(true) }
 
 // Name names the lifecycle among the cycle's reporters.
 func (l *Lifecycle) Name() string { return "alerts" }
@@ -105,9 +144,18 @@ func (l *Lifecycle) Observe(rep monitor.Report, cycleErr error, now time.Time) {
 	if l.firing == nil {
 		l.firing, l.sourceFails = map[string]Alert{}, map[string]int{}
 	}
-	l.load()
+	scope := ScopeAll
+	if l.Scope != nil {
+		scope = l.Scope(rep, cycleErr)
+	}
+	if scope == ScopeSelf || l.reload.Swap(false) {
+		l.forgetShared()
+	}
+	if scope == ScopeAll {
+		l.load()
+	}
 
-	want, unknown := l.conditions(rep, cycleErr)
+	want, unknown := l.conditions(rep, cycleErr, scope)
 	changed := false
 	for id, a := range want {
 		if live, ok := l.firing[id]; ok {
@@ -134,7 +182,9 @@ func (l *Lifecycle) Observe(rep monitor.Report, cycleErr error, now time.Time) {
 	if changed {
 		l.dirty = true
 	}
-	l.save()
+	if scope == ScopeAll { // the memory is the leader's to write
+		l.save()
+	}
 
 	resend := changed || l.Settings.Resend <= 0 || now.Sub(l.lastResend) >= l.Settings.Resend
 	if resend {
@@ -157,9 +207,26 @@ func (l *Lifecycle) Observe(rep monitor.Report, cycleErr error, now time.Time) {
 	l.Out.Notify(firing, resolved, resend)
 }
 
+// forgetShared drops, without resolving them, the alerts that are not this
+// host's own health (the leader sends and resolves those), and has the
+// memory read again when this host next speaks for all.
+func (l *Lifecycle) forgetShared() {
+	for id, a := range l.firing {
+		if !ownHealth(a) {
+			delete(l.firing, id)
+		}
+	}
+	l.loaded = false
+}
+
+// ownHealth reports whether a is about the supervisor itself rather than
+// the platform.
+func ownHealth(a Alert) bool { return a.Labels["alertname"] == NameSourceFailing }
+
 // load merges the remembered firing set into the live one, once. Until it
 // succeeds nothing is saved, so a state file that was briefly locked at
-// start cannot lose what it remembers.
+// start cannot lose what it remembers. Another host's own health alerts
+// are its own to send and resolve.
 func (l *Lifecycle) load() {
 	if l.loaded {
 		return
@@ -170,17 +237,20 @@ func (l *Lifecycle) load() {
 	}
 	recs, err := l.Memory.Load()
 	if err != nil {
-		l.Log.Warn().Err(err).Msg("could not read the firing alerts from the state file; trying again next cycle")
+		l.Log.Warn().Err(err).Msg("could not read the remembered firing alerts (state file or etcd); trying again next cycle")
 		return
 	}
 	for id, r := range recs {
+		if h := r.Labels["host"]; h != "" && h != l.Host {
+			continue
+		}
 		if _, ok := l.firing[id]; !ok {
 			l.firing[id] = Alert{Labels: r.Labels, Annotations: r.Annotations, StartsAt: r.StartsAt}
 		}
 	}
 	l.loaded = true
 	if len(recs) > 0 {
-		l.Log.Info().Int("alerts", len(recs)).Msg("firing alerts restored from the state file")
+		l.Log.Info().Int("alerts", len(recs)).Msg("firing alerts restored from memory (state file or etcd)")
 	}
 }
 
@@ -193,7 +263,7 @@ func (l *Lifecycle) save() {
 		recs[id] = state.AlertRecord{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt}
 	}
 	if err := l.Memory.Save(recs); err != nil {
-		l.Log.Warn().Err(err).Msg("could not record the firing alerts in the state file; trying again next cycle")
+		l.Log.Warn().Err(err).Msg("could not record the firing alerts (state file or etcd); pushing them anyway, recording them again next cycle")
 		return
 	}
 	l.dirty = false
@@ -201,7 +271,7 @@ func (l *Lifecycle) save() {
 
 // conditions returns the alerts this report says should fire, keyed by
 // identity, and which live alerts it cannot judge.
-func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error) (map[string]Alert, func(Alert) bool) {
+func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error, scope Scope) (map[string]Alert, func(Alert) bool) {
 	want := map[string]Alert{}
 	add := func(a Alert) { want[a.Identity()] = a }
 
@@ -225,7 +295,7 @@ func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error) (map[string]A
 	// tools are given up; with them, a tool missing from the plan is no
 	// longer desired and its page resolves.
 	toolsKnown := cycleErr == nil && manifestsOK
-	if toolsKnown {
+	if toolsKnown && scope == ScopeAll {
 		for _, d := range rep.Plan.Decisions {
 			if d.Action == monitor.ActionSkip || d.Next.GivenUpAt.IsZero() {
 				continue
@@ -242,7 +312,7 @@ func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error) (map[string]A
 
 	valveKnown := cycleErr == nil && !rep.SourceFailed()
 	// A valve an admin released is answered: nobody is paged for it.
-	if valveKnown && rep.Plan.Valve.Tripped && rep.Plan.Valve.Release == nil {
+	if valveKnown && scope == ScopeAll && rep.Plan.Valve.Tripped && rep.Plan.Valve.Release == nil {
 		add(l.valveAlert(rep))
 	}
 
@@ -273,8 +343,12 @@ func (l *Lifecycle) valveAlert(rep monitor.Report) Alert {
 }
 
 func (l *Lifecycle) sourceAlert(s monitor.SourceStatus, fails int, at time.Time) Alert {
+	labels := map[string]string{"alertname": NameSourceFailing, "source": s.Name, "severity": "page"}
+	if l.Host != "" {
+		labels["host"] = l.Host
+	}
 	return Alert{
-		Labels: map[string]string{"alertname": NameSourceFailing, "source": s.Name, "severity": "page"},
+		Labels: labels,
 		Annotations: l.annotate(NameSourceFailing, map[string]string{
 			"summary":     fmt.Sprintf("Source %s has failed %d cycles in a row: nothing is restarted on its account", s.Name, fails),
 			"description": s.Err.Error(),

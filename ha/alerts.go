@@ -35,13 +35,14 @@ func (m AlertMemory) Load() (map[string]state.AlertRecord, error) {
 func (m AlertMemory) Save(firing map[string]state.AlertRecord) error {
 	f, ok := m.Leader.Leading()
 	if !ok {
-		return fmt.Errorf("recording firing alerts in etcd: %w", ErrNotLeader)
+		return fmt.Errorf("recording firing alerts in etcd: %w", asNotLeader(ErrNotLeader))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.Timeout)
 	defer cancel()
 	err := m.Store.SetFiringAlerts(ctx, f, firing)
 	if errors.Is(err, ErrNotLeader) {
 		m.Leader.Lost("a fenced write of the firing alerts was refused: " + err.Error())
+		return asNotLeader(err)
 	}
 	return err
 }

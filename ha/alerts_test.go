@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"webservicemonitor/monitor"
 	"webservicemonitor/state"
 )
 
@@ -13,7 +14,7 @@ import (
 func TestAlertMemoryWithoutLeadershipSendsNothing(t *testing.T) {
 	m := AlertMemory{Leader: &notLeading{}, Timeout: time.Second}
 	err := m.Save(map[string]state.AlertRecord{"a": {}})
-	if !errors.Is(err, ErrNotLeader) {
-		t.Errorf("Save without the leadership: %v, want ErrNotLeader", err)
+	if !errors.Is(err, ErrNotLeader) || !errors.Is(err, monitor.ErrNotLeader) {
+		t.Errorf("Save without the leadership: %v, want ErrNotLeader and monitor.ErrNotLeader", err)
 	}
 }

@@ -10,6 +10,17 @@ import (
 	"webservicemonitor/state/etcdstore"
 )
 
+// notLeadingError is a refusal for not leading, as both etcd's fence
+// (ErrNotLeader) and the cycle (monitor.ErrNotLeader) name it, so that
+// callers test one or the other alike. Its text is the refusal's.
+type notLeadingError struct{ err error }
+
+func (e notLeadingError) Error() string   { return e.err.Error() }
+func (e notLeadingError) Unwrap() []error { return []error{e.err, monitor.ErrNotLeader} }
+
+// asNotLeader marks err, a refusal for not leading, as the cycle's too.
+func asNotLeader(err error) error { return notLeadingError{err} }
+
 // Leadership is the right to write the history: the fence of the current
 // term, and the step-down when etcd refused it. *Elector is one.
 type Leadership interface {
@@ -39,7 +50,7 @@ var _ monitor.Leadership = (*Elector)(nil)
 func (h EtcdHistory) Read(ctx context.Context) (monitor.HistorySnapshot, error) {
 	if !h.ReadOnly {
 		if _, ok := h.Leader.Leading(); !ok {
-			return monitor.HistorySnapshot{}, fmt.Errorf("%w: reading restart history from etcd: %w", monitor.ErrStateUnavailable, ErrNotLeader)
+			return monitor.HistorySnapshot{}, fmt.Errorf("%w: reading restart history from etcd: %w", monitor.ErrStateUnavailable, asNotLeader(ErrNotLeader))
 		}
 	}
 	snap, err := h.Store.Read(ctx)
@@ -79,11 +90,12 @@ func (h EtcdHistory) commit(ctx context.Context, what string, ch state.Changes) 
 	}
 	f, ok := h.Leader.Leading()
 	if !ok {
-		return fmt.Errorf("%w: %s in etcd: %w", monitor.ErrStateUnavailable, what, ErrNotLeader)
+		return fmt.Errorf("%w: %s in etcd: %w", monitor.ErrStateUnavailable, what, asNotLeader(ErrNotLeader))
 	}
 	err := h.Store.Commit(ctx, f, ch)
 	if errors.Is(err, ErrNotLeader) {
 		h.Leader.Lost("a fenced write was refused: " + err.Error())
+		err = asNotLeader(err)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", monitor.ErrStateUnavailable, what, err)

@@ -31,8 +31,8 @@ func TestEtcdHistoryWithoutLeadershipSendsNothing(t *testing.T) {
 		"RecordOutcomes": h.RecordOutcomes(ctx, ch),
 	}
 	for name, err := range cases {
-		if !errors.Is(err, monitor.ErrStateUnavailable) || !errors.Is(err, ErrNotLeader) {
-			t.Errorf("%s: error %v, want one matching ErrStateUnavailable and ErrNotLeader", name, err)
+		if !errors.Is(err, monitor.ErrStateUnavailable) || !errors.Is(err, ErrNotLeader) || !errors.Is(err, monitor.ErrNotLeader) {
+			t.Errorf("%s: error %v, want one matching ErrStateUnavailable, ErrNotLeader and monitor.ErrNotLeader", name, err)
 		}
 	}
 }

@@ -114,7 +114,10 @@ type Parts struct {
 	Leadership Leadership
 	// Host names this host on the attempts it starts; empty on a single
 	// host.
-	Host      string
+	Host string
+	// WhoLeads, when set, finds out which host leads, for the report
+	// (Report.Leader); nil on a single host.
+	WhoLeads  WhoLeads
 	Reporters []Reporter
 	// ReportTimeout bounds each reporter: one that fails or hangs is
 	// logged and left behind, and never stops the cycle.
@@ -170,6 +173,7 @@ func (c *Cycle) Run(ctx, kill context.Context) (Report, error) {
 	rep := Report{Started: c.Now(), DryRun: c.Restarter == nil}
 	c.cycleStarted(rep.Started)
 	in, err := c.gather(ctx, &rep)
+	c.whoLeads(ctx, &rep)
 	if err == nil {
 		rep.Plan = MakePlan(in, c.Policy)
 		c.explainNotUp(ctx, &rep.Plan)

@@ -16,25 +16,86 @@ import (
 // its interval makes the next one start late, never alongside it.
 // The cycle reports itself (its reporters: logs, metrics, alerts, the
 // watchdog).
+//
+// On one host of several sharing the history, Role chooses at each tick
+// between the acting Cycle (this host leads) and the Standby's read-only
+// one, and each win (Gained) runs a cycle at once rather than at the next
+// tick: the takeover is the lease plus one cycle, not plus an interval.
 type Daemon struct {
-	Cycle         *Cycle
+	Cycle *Cycle
+	// Standby is the cycle run while another host leads: it records and
+	// restarts nothing. Required with Role.
+	Standby *Cycle
+	// Role is this host's part among several; nil on a single host, which
+	// always runs Cycle.
+	Role Role
+	// Gained, when set, is signalled each time this host wins.
+	Gained        <-chan struct{}
 	Interval      time.Duration
 	ShutdownGrace time.Duration // restarts in flight get this long after shutdown begins
 
-	// next is the cycle a reload put in place of Cycle, taken up by the
-	// next cycle to start; a cycle running keeps its own.
-	next atomic.Pointer[Cycle]
+	// next is the cycles a reload put in place of Cycle and Standby, taken
+	// up by the next cycle to start; a cycle running keeps its own.
+	next atomic.Pointer[Cycles]
 }
 
-// Swap makes c the cycle from the next one on (a configuration reload).
-func (d *Daemon) Swap(c *Cycle) { d.next.Store(c) }
+// Cycles are the daemon's two cycles, as a reload replaces them together.
+type Cycles struct {
+	Acting  *Cycle
+	Standby *Cycle // nil on a single host
+}
 
-// current is the cycle to run now.
-func (d *Daemon) current() *Cycle {
+// Swap makes c the cycles from the next one on (a configuration reload).
+func (d *Daemon) Swap(c Cycles) { d.next.Store(&c) }
+
+// current is the cycle to run now, and whether it is the acting one.
+func (d *Daemon) current() (*Cycle, bool) {
 	if c := d.next.Swap(nil); c != nil {
-		d.Cycle = c // only the scheduler's one job reads and writes it
+		// only the scheduler's one job reads and writes them
+		d.Cycle, d.Standby = c.Acting, c.Standby
 	}
-	return d.Cycle
+	if d.leading() {
+		return d.Cycle, true
+	}
+	return d.Standby, false
+}
+
+func (d *Daemon) leading() bool { return d.Role == nil || d.Role.Leading() }
+
+// tick runs the cycle the role calls for. A host that won while its
+// standby cycle ran acts at once after it: the win's own immediate cycle
+// was skipped, as cycles never overlap.
+func (d *Daemon) tick(ctx, kill context.Context) error {
+	c, acting := d.current()
+	_, err := c.Run(ctx, kill)
+	if !acting && ctx.Err() == nil && !fatal(err) {
+		if c, acting = d.current(); acting {
+			_, err = c.Run(ctx, kill)
+		}
+	}
+	return err
+}
+
+// runOnGain runs job at once each time this host wins, until ctx is done.
+func (d *Daemon) runOnGain(ctx context.Context, job gocron.Job) {
+	if d.Gained == nil {
+		return
+	}
+	log := d.Cycle.Log // read before the job may replace the cycle
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.Gained:
+				// Refused while a cycle runs (singleton mode): tick acts
+				// right after a standby cycle that saw the win.
+				if err := job.RunNow(); err != nil {
+					log.Debug().Err(err).Msg("no immediate cycle on winning the leadership")
+				}
+			}
+		}
+	}()
 }
 
 // schedulerStopSlack is how long past the shutdown grace the scheduler waits
@@ -61,18 +122,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	})
 	defer stopKill()
 
+	if d.Role != nil && d.Standby == nil {
+		return errors.New("a daemon with a role needs a standby cycle")
+	}
 	stop := make(chan error, 1)
 	sched, err := gocron.NewScheduler(gocron.WithStopTimeout(d.ShutdownGrace + schedulerStopSlack))
 	if err != nil {
 		return fmt.Errorf("creating scheduler: %w", err)
 	}
-	_, err = sched.NewJob(
+	job, err := sched.NewJob(
 		gocron.DurationJob(d.Interval),
 		gocron.NewTask(func() {
 			if ctx.Err() != nil {
 				return
 			}
-			if _, err := d.current().Run(ctx, kill); fatal(err) {
+			if err := d.tick(ctx, kill); fatal(err) {
 				select {
 				case stop <- err:
 				default:
@@ -86,6 +150,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("scheduling the cycle: %w", err)
 	}
+	d.runOnGain(ctx, job)
 	sched.Start()
 	var runErr error
 	select {

@@ -26,6 +26,9 @@ type Report struct {
 	Sources  []SourceStatus
 	Results  []Result
 	Cleared  []ClearResult // stuck jobs removed beside up tools' jobs
+	// Leader is which host led when the cycle asked, when this host is one
+	// of several sharing the history; nil on a single host.
+	Leader *LeaderSeen
 	// ReportFailures are the reporters that failed or ran past their
 	// deadline with this report (filled in after they ran).
 	ReportFailures []error
@@ -89,6 +92,7 @@ func (l LogReporter) Report(_ context.Context, rep Report, cycleErr error) error
 type jsonReport struct {
 	GeneratedAt time.Time             `json:"generated_at"`
 	DryRun      bool                  `json:"dry_run"`
+	Leader      **jsonLeader          `json:"leader,omitempty"` // see Report.leaderJSON
 	Sources     map[string]jsonSource `json:"sources"`
 	Valve       jsonValve             `json:"valve"`
 	Pauses      []*jsonAction         `json:"pauses"` // the admin's pauses in effect
@@ -227,6 +231,7 @@ func (r Report) WriteJSON(w io.Writer) error {
 	out := jsonReport{
 		GeneratedAt: r.Started.UTC(),
 		DryRun:      r.DryRun,
+		Leader:      r.leaderJSON(),
 		Sources:     map[string]jsonSource{},
 		Valve:       toJSONValve(r.Plan.Valve),
 		Pauses:      make([]*jsonAction, 0, len(r.Plan.Pauses)),
@@ -272,6 +277,9 @@ func (r Report) outcomes() map[string]string {
 
 // WriteTable writes the report as the audit table admins read.
 func (r Report) WriteTable(w io.Writer) error {
+	if r.Leader != nil {
+		fmt.Fprintf(w, "LEADER: %s\n\n", r.Leader)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tSTATUS\tITEMS\tTIME\tDETAIL")
 	for _, s := range r.Sources {
@@ -392,14 +400,18 @@ func (r Report) Log(log zerolog.Logger, err error) {
 	r.logPlatform(log)
 	outcomes := r.outcomes()
 	for _, d := range r.Plan.Decisions {
-		logDecision(log, d, outcomes)
+		logDecision(log, d, outcomes, r.standby())
 	}
 	r.logEndings(log)
 	r.logAdmin(log)
+	r.logLeader(log)
 	s := r.Summary()
 	ev := log.Info()
 	if err != nil {
 		ev = log.Error().Err(err)
+	}
+	if r.Leader != nil && r.Leader.Known {
+		ev = ev.Str("leader", r.Leader.Host).Time("leader_since", r.Leader.Since)
 	}
 	ev.Bool("dry_run", r.DryRun).Int("desired", s["desired"]).Int("up", s[string(ActionNone)]).
 		Int("restart", s[string(ActionRestart)]).Int("wait", s[string(ActionWait)]).
@@ -429,8 +441,8 @@ func (r Report) logPlatform(log zerolog.Logger) {
 // logDecision logs one tool's decision. Restarts and refusals are logged
 // every cycle; steady states (up, waiting, skipped) only when they change,
 // or the log of a platform with thousands of tools would drown what
-// matters.
-func logDecision(log zerolog.Logger, d Decision, outcomes map[string]string) {
+// matters. A standby's are at debug: the leader's log says what is done.
+func logDecision(log zerolog.Logger, d Decision, outcomes map[string]string, standby bool) {
 	if d.ClockCorrected {
 		log.Warn().Str("tool", d.Tool).Msg("restart history dated in the future (the clock was stepped back?): those times are taken as now")
 	}
@@ -442,6 +454,9 @@ func logDecision(log zerolog.Logger, d Decision, outcomes map[string]string) {
 		ev = log.Info()
 	case d.Action != ActionNone && d.RecordChanged:
 		ev = log.Info()
+	}
+	if standby {
+		ev = log.Debug()
 	}
 	ev = ev.Str("tool", d.Tool).Str("web", d.Web).Str("grid_state", d.GridState).
 		Str("action", string(d.Action)).Str("code", string(d.Code)).Int("attempts", d.Attempts)

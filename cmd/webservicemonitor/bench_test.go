@@ -87,7 +87,7 @@ func BenchmarkCycle(b *testing.B) {
 // measures the cycle, not the table.
 func newBenchCycle(b *testing.B, cfg *config.Config) *monitor.Cycle {
 	b.Helper()
-	cycle, err := newAuditCycle(cfg, zerolog.Nop())
+	cycle, err := newAuditCycle(cfg, zerolog.Nop(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

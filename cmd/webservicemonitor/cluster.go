@@ -9,10 +9,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -42,6 +43,9 @@ type cluster struct {
 	elector *ha.Elector
 	host    string
 	done    chan struct{} // closed when the elector has stepped down for good
+
+	mu     sync.Mutex
+	onGain []func() // called on each win, in order, from one goroutine
 }
 
 // joinCluster connects to etcd when endpoints are configured; nil, nil on
@@ -126,23 +130,74 @@ func (c *cluster) campaign() (leave func()) {
 		defer close(c.done)
 		c.elector.Run(ctx)
 	}()
+	gains := make(chan struct{})
+	go func() {
+		defer close(gains)
+		c.tellGains(ctx)
+	}()
 	return func() {
 		cancel()
 		<-c.done
+		<-gains
 		c.cli.Close()
 	}
 }
 
+// whenGained has f called each time this host wins: the elector signals
+// one receiver, and a win concerns several (the daemon's immediate cycle,
+// the alerts' memory, --once's wait).
+func (c *cluster) whenGained(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onGain = append(c.onGain, f)
+}
+
+// tellGains passes each win on to whenGained's functions until ctx ends.
+func (c *cluster) tellGains(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.elector.Gained():
+			c.mu.Lock()
+			fs := slices.Clone(c.onGain)
+			c.mu.Unlock()
+			for _, f := range fs {
+				f()
+			}
+		}
+	}
+}
+
+// notifyOn makes a whenGained function of ch: a win waits there, without
+// blocking, until taken.
+func notifyOn(ch chan struct{}) func() {
+	return func() {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // awaitLeadership waits until this host leads or wait has passed (--once:
-// one cycle, acting only if this host wins in time).
-func (c *cluster) awaitLeadership(ctx context.Context, wait time.Duration) {
+// one cycle, acting only if this host wins in time); it says whether this
+// host leads.
+func (c *cluster) awaitLeadership(ctx context.Context, wait time.Duration) bool {
+	won := make(chan struct{}, 1)
+	c.whenGained(notifyOn(won))
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	select {
-	case <-c.elector.Gained():
-	case <-t.C:
-	case <-ctx.Done():
+	for !c.leading() {
+		select {
+		case <-won:
+		case <-t.C:
+			return c.leading()
+		case <-ctx.Done():
+			return c.leading()
+		}
 	}
+	return true
 }
 
 // leading says whether this host may act now.
@@ -151,12 +206,34 @@ func (c *cluster) leading() bool {
 	return ok
 }
 
+// Leading is leading as the daemon's monitor.Role: at each tick, the
+// acting cycle or the standby's.
+func (c *cluster) Leading() bool { return c.leading() }
+
+// whoLeads is who leads now, for the reports (monitor.WhoLeads).
+func (c *cluster) whoLeads(ctx context.Context) (monitor.Leader, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, etcdRequestTimeout)
+	defer cancel()
+	info, ok, err := c.elector.Leader(ctx)
+	return monitor.Leader{Host: info.Host, PID: info.PID, Since: info.Since}, ok, err
+}
+
 // share makes the acting cycle's parts those of one host among several:
 // the history in etcd fenced on the leadership, the pre-exec check, the
 // host on each attempt, and the hold on a restart another host started.
 func (c *cluster) share(cfg *config.Config, parts *monitor.Parts) {
+	c.watch(cfg, parts)
 	parts.History = ha.EtcdHistory{Store: c.store, Leader: c.elector}
 	parts.Leadership = c.elector
+}
+
+// watch makes a read-only cycle's parts (a standby's, an audit's) those of
+// one host among several: the history read from etcd, the leader named in
+// its report, and the plan this host would make if it led (its host, the
+// hold on a restart another host started).
+func (c *cluster) watch(cfg *config.Config, parts *monitor.Parts) {
+	parts.History = ha.EtcdHistory{Store: c.store, ReadOnly: true}
+	parts.WhoLeads = c.whoLeads
 	parts.Host = c.host
 	// A deposed leader's restart may still run for restart-timeout; the
 	// grace of one interval covers its verification.
@@ -168,37 +245,15 @@ func (c *cluster) alertMemory() alerts.Memory {
 	return ha.AlertMemory{Store: c.store, Leader: c.elector, Timeout: alertMemoryTimeout}
 }
 
-// leaderOnly passes a cycle's report to its reporter unless the cycle was
-// refused for not leading: a standby pushes no alerts (until the alerts
-// learn a standby's own scope, design §3.4).
-type leaderOnly struct{ monitor.Reporter }
-
-func (l leaderOnly) Report(ctx context.Context, rep monitor.Report, cycleErr error) error {
-	if errors.Is(cycleErr, ha.ErrNotLeader) || errors.Is(cycleErr, monitor.ErrNotLeader) {
-		return nil
-	}
-	return l.Reporter.Report(ctx, rep, cycleErr)
-}
-
-func (l leaderOnly) Name() string {
-	if n, ok := l.Reporter.(interface{ Name() string }); ok {
-		return n.Name()
-	}
-	return "leader-only"
-}
-
 // unshared names what the command line asks for that knows only the state
-// file, when the history is in etcd: an audit read from there would say
-// what the daemons never see, a rollback or reset of it would change
-// nothing they use. (The admin commands, status and state export/import
-// use etcd.)
+// file, when the history is in etcd: a rollback or reset of it would
+// change nothing the daemons use. (The admin commands, status, the audit
+// and state export/import use etcd.)
 func unshared(cfg *config.Config) string {
 	if len(cfg.EtcdEndpoints) == 0 {
 		return ""
 	}
 	switch {
-	case cfg.DryRun:
-		return "--dry-run"
 	case cfg.MigrateDown >= 0:
 		return "--migrate-down"
 	case cfg.ResetHistory:

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
-	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -19,9 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"webservicemonitor/ha"
 	"webservicemonitor/internal/config"
-	"webservicemonitor/monitor"
 )
 
 // A single host joins no cluster: nothing of etcd is built.
@@ -99,31 +94,6 @@ func writePair(t *testing.T, dir string) (cert, key string) {
 	return cert, key
 }
 
-type countingReporter struct{ n int }
-
-func (r *countingReporter) Report(context.Context, monitor.Report, error) error { r.n++; return nil }
-
-// A standby's cycle, refused for not leading, reaches no alert; any other
-// cycle, failed or not, does.
-func TestLeaderOnlyDropsStandbyCycles(t *testing.T) {
-	r := &countingReporter{}
-	lo := leaderOnly{r}
-	for _, err := range []error{
-		fmt.Errorf("%w: reading: %w", monitor.ErrStateUnavailable, ha.ErrNotLeader),
-		fmt.Errorf("recording: %w", monitor.ErrNotLeader),
-	} {
-		if lo.Report(context.Background(), monitor.Report{}, err); r.n != 0 {
-			t.Fatalf("a cycle refused for %v was reported", err)
-		}
-	}
-	for _, err := range []error{nil, monitor.ErrStateUnavailable, errors.New("qstat failed")} {
-		lo.Report(context.Background(), monitor.Report{}, err)
-	}
-	if r.n != 3 {
-		t.Errorf("%d of 3 other cycles reported", r.n)
-	}
-}
-
 // What only knows the state file is refused with etcd-endpoints; the
 // daemon, --once and check-config are not, nor anything on a single host.
 func TestUnsharedCommandsRefused(t *testing.T) {
@@ -141,7 +111,7 @@ func TestUnsharedCommandsRefused(t *testing.T) {
 		{config.Config{EtcdEndpoints: ep, Command: config.CommandPause, MigrateDown: -1}, ""},
 		{config.Config{EtcdEndpoints: ep, Command: config.CommandValveRelease, MigrateDown: -1}, ""},
 		{config.Config{EtcdEndpoints: ep, Command: config.CommandStateImport, MigrateDown: -1}, ""},
-		{config.Config{EtcdEndpoints: ep, Command: config.CommandRun, DryRun: true, MigrateDown: -1}, "--dry-run"},
+		{config.Config{EtcdEndpoints: ep, Command: config.CommandRun, DryRun: true, MigrateDown: -1}, ""},
 		{config.Config{EtcdEndpoints: ep, Command: config.CommandRun, MigrateDown: 0}, "--migrate-down"},
 		{config.Config{EtcdEndpoints: ep, Command: config.CommandRun, ResetHistory: true, MigrateDown: -1}, "--reset-history"},
 	}

@@ -155,9 +155,18 @@ func applyMemoryLimit(cfg *config.Config) {
 	}
 }
 
-// audit runs one read-only cycle, which prints itself.
+// audit runs one read-only cycle, which prints itself. With etcd-endpoints
+// it reads the history in etcd and names the leader, without campaigning.
 func audit(ctx context.Context, cfg *config.Config, stdout io.Writer, log zerolog.Logger) int {
-	cycle, err := newAuditCycle(cfg, log, monitor.AuditPrinter{Out: stdout, Format: cfg.Output})
+	cl, err := joinCluster(cfg, log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot reach the hosts sharing the history")
+		return exitBadConfig
+	}
+	if cl != nil {
+		defer disconnect(cl)
+	}
+	cycle, err := newAuditCycle(cfg, log, cl, monitor.AuditPrinter{Out: stdout, Format: cfg.Output})
 	if err != nil {
 		log.Error().Err(err).Msg("audit failed")
 		return exitBadConfig
@@ -223,12 +232,13 @@ func once(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
 		log.Error().Err(err).Msg("cannot join the hosts sharing the history")
 		return exitBadConfig
 	}
+	leading := true
 	if cl != nil {
 		obs.share(cl)
 		defer cl.campaign()()
-		cl.awaitLeadership(ctx, cfg.LeaderTTL+onceCampaignSlack)
+		leading = cl.awaitLeadership(ctx, cfg.LeaderTTL+onceCampaignSlack)
 	}
-	cycle, err := newActingCycle(cfg, log, obs.oneShotReporters(cfg), nil, cl)
+	cycle, err := onceCycle(cfg, log, obs.oneShotReporters(cfg), cl, leading)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot compose the cycle")
 		return exitBadConfig
@@ -239,10 +249,22 @@ func once(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
 		time.AfterFunc(cfg.ShutdownGrace, cancel)
 	})
 	rep, err := cycle.Run(ctx, kill)
-	if err != nil {
+	if err != nil && leading {
 		return exitStateError
 	}
 	return rep.ExitCode()
+}
+
+// onceCycle is --once's cycle: the acting one, unless this host of a
+// cluster did not win in time; it then stands by for the one cycle, read-only,
+// and says so (its exit is the report's, as the audit's).
+func onceCycle(cfg *config.Config, log zerolog.Logger, reporters []monitor.Reporter, cl *cluster, leading bool) (*monitor.Cycle, error) {
+	if leading {
+		return newActingCycle(cfg, log, reporters, nil, cl)
+	}
+	log.Warn().Str("host", cl.host).Dur("waited", cfg.LeaderTTL+onceCampaignSlack).
+		Msg("this host is not the leader: it restarts nothing this cycle, it only reads and reports (another host acts)")
+	return newAuditCycle(cfg, log, cl, reporters...)
 }
 
 func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger, args []string) int {
@@ -269,11 +291,13 @@ func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger, args []
 		log.Error().Err(err).Msg("cannot join the hosts sharing the history")
 		return exitBadConfig
 	}
+	gained := make(chan struct{}, 1)
 	if cl != nil {
 		obs.share(cl)
-		defer cl.campaign()() // after the last cycle: its outcomes are still recorded
+		cl.whenGained(notifyOn(gained)) // before the campaign: no win is missed
+		defer cl.campaign()()           // after the last cycle: its outcomes are still recorded
 		log.Info().Str("host", cl.host).Strs("etcd", cfg.EtcdEndpoints).Str("prefix", cfg.EtcdPrefix).
-			Dur("leader_ttl", cfg.LeaderTTL).Msg("sharing the restart history through etcd: acting only while leading")
+			Dur("leader_ttl", cfg.LeaderTTL).Msg("sharing the restart history through etcd: acting only while leading, standing by otherwise")
 	}
 	obs.startSending()
 	reporters := obs.daemonReporters()
@@ -281,15 +305,20 @@ func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger, args []
 	if systemd := startSystemd(ctx, cfg, log); systemd != nil { // nil: systemd did not start the daemon
 		reporters, watchdog = append(reporters, systemd), systemd
 	}
-	build := func(c *config.Config) (*monitor.Cycle, error) { return newActingCycle(c, log, reporters, watchdog, cl) }
-	cycle, err := build(cfg)
+	build := func(c *config.Config) (monitor.Cycles, error) {
+		return newDaemonCycles(c, log, reporters, watchdog, cl)
+	}
+	cycles, err := build(cfg)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot compose the cycle")
 		return exitBadConfig
 	}
 	obs.metrics.SetPauseMax(cfg.PauseMax)
 	obs.metrics.ConfigLoaded(true, time.Now())
-	d := &monitor.Daemon{Cycle: cycle, Interval: cfg.Interval, ShutdownGrace: cfg.ShutdownGrace}
+	d := &monitor.Daemon{Cycle: cycles.Acting, Standby: cycles.Standby, Interval: cfg.Interval, ShutdownGrace: cfg.ShutdownGrace}
+	if cl != nil {
+		d.Role, d.Gained = cl, gained
+	}
 	(&reloader{args: args, current: cfg, daemon: d, build: build, metrics: obs.metrics, log: log}).watch(ctx)
 	if err := d.Run(ctx); err != nil {
 		log.Error().Err(err).Msg("webservicemonitor stopped")

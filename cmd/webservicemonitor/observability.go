@@ -32,7 +32,6 @@ type observability struct {
 	lifecycle *alerts.Lifecycle // nil when alerting is off
 	notifier  *alerts.Notifier
 	stopSend  context.CancelFunc
-	shared    bool // one host of a cluster: alerts only from the leader
 }
 
 // startObservability builds the metrics and the alert lifecycle; listen
@@ -75,23 +74,17 @@ func startObservability(cfg *config.Config, log zerolog.Logger, listen bool) (*o
 }
 
 // share makes the alerts' memory the cluster's and exports the leader
-// gauge: the host of a cluster remembers and pushes alerts only while it
-// leads.
+// gauge: the host of a cluster remembers and pushes every alert while it
+// leads, and its own health alerts (labelled with its host) whatever its
+// role; it takes the memory up again on each win.
 func (o *observability) share(cl *cluster) {
-	o.shared = true
 	observer := o.metrics.ExportLeadership(cl.host, cl.leading)
 	cl.store.Observer, cl.elector.Observer = observer, observer // before either is used
 	if o.lifecycle != nil {
 		o.lifecycle.Memory = cl.alertMemory()
+		o.lifecycle.Host, o.lifecycle.Scope = cl.host, alerts.ClusterScope
+		cl.whenGained(o.lifecycle.Reload)
 	}
-}
-
-// alertsReporter is the alert lifecycle as a cycle's reporter.
-func (o *observability) alertsReporter(r monitor.Reporter) monitor.Reporter {
-	if o.shared {
-		return leaderOnly{r}
-	}
-	return r
 }
 
 // startSending runs the alert senders in the background (daemon mode).
@@ -109,7 +102,7 @@ func (o *observability) startSending() {
 func (o *observability) daemonReporters() []monitor.Reporter {
 	reporters := []monitor.Reporter{monitor.LogReporter{Log: o.log}, o.metrics}
 	if o.lifecycle != nil {
-		reporters = append(reporters, o.alertsReporter(o.lifecycle))
+		reporters = append(reporters, o.lifecycle)
 	}
 	return reporters
 }
@@ -119,7 +112,7 @@ func (o *observability) daemonReporters() []monitor.Reporter {
 func (o *observability) oneShotReporters(cfg *config.Config) []monitor.Reporter {
 	reporters := []monitor.Reporter{monitor.LogReporter{Log: o.log}, o.metrics}
 	if o.lifecycle != nil {
-		reporters = append(reporters, o.alertsReporter(alerts.OneShot{Lifecycle: o.lifecycle, Notifier: o.notifier, FlushTimeout: cfg.AlertTimeout}))
+		reporters = append(reporters, alerts.OneShot{Lifecycle: o.lifecycle, Notifier: o.notifier, FlushTimeout: cfg.AlertTimeout})
 	}
 	return reporters
 }

@@ -20,12 +20,12 @@ import (
 	"webservicemonitor/monitor"
 )
 
-// reloader puts a new configuration's cycle in place of the daemon's.
+// reloader puts a new configuration's cycles in place of the daemon's.
 type reloader struct {
 	args    []string       // the command line the daemon was started with
 	current *config.Config // the configuration in use
 	daemon  *monitor.Daemon
-	build   func(*config.Config) (*monitor.Cycle, error)
+	build   func(*config.Config) (monitor.Cycles, error)
 	metrics *metrics.Metrics
 	log     zerolog.Logger
 }
@@ -52,9 +52,9 @@ func (r *reloader) reload() {
 	next, err := config.Load(r.args, io.Discard)
 	if err == nil {
 		r.keepRestartOnly(next)
-		var cycle *monitor.Cycle
-		if cycle, err = r.build(next); err == nil {
-			r.daemon.Swap(cycle)
+		var cycles monitor.Cycles
+		if cycles, err = r.build(next); err == nil {
+			r.daemon.Swap(cycles)
 			r.current = next
 			r.metrics.SetPauseMax(next.PauseMax)
 		}

@@ -127,23 +127,12 @@ func readStatus(ctx context.Context, cfg *config.Config, cl *cluster) (statusVie
 // quietAudit makes the audit's read-only cycle, printing nothing; with cl,
 // it reads the history in etcd.
 func quietAudit(ctx context.Context, cfg *config.Config, cl *cluster) (monitor.Report, error) {
-	cycle, err := statusCycle(cfg, cl)
+	cycle, err := newAuditCycle(cfg, zerolog.Nop(), cl)
 	if err != nil {
 		return monitor.Report{}, err
 	}
 	rep, err := cycle.Run(ctx, ctx)
 	return rep, err
-}
-
-// statusCycle is the audit's cycle, with the history read-only in etcd
-// when the hosts share it.
-func statusCycle(cfg *config.Config, cl *cluster) (*monitor.Cycle, error) {
-	if cl == nil {
-		return newAuditCycle(cfg, zerolog.Nop())
-	}
-	parts := newParts(cfg, zerolog.Nop())
-	parts.History = ha.EtcdHistory{Store: cl.store, ReadOnly: true}
-	return monitor.NewCycle(parts)
 }
 
 // readHistory reads every tool's record and the admin actions, read-only;

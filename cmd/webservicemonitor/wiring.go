@@ -4,6 +4,7 @@ package main
 // (monitor.Cycle) shows how they are composed.
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -86,13 +87,33 @@ func newPolicy(cfg *config.Config) monitor.Policy {
 	}
 }
 
-// newAuditCycle composes the read-only audit: the cycle with the state
-// file opened read-only and no restarter.
-func newAuditCycle(cfg *config.Config, log zerolog.Logger, reporters ...monitor.Reporter) (*monitor.Cycle, error) {
+// newAuditCycle composes the read-only audit: the cycle with no restarter
+// and the history read-only, from the state file or, with cl, from etcd
+// (the cycle then names the leader). It is also a standby's cycle.
+func newAuditCycle(cfg *config.Config, log zerolog.Logger, cl *cluster, reporters ...monitor.Reporter) (*monitor.Cycle, error) {
 	parts := newParts(cfg, log)
 	parts.History = monitor.StateFileHistory{Path: cfg.StateFile, LockWait: cfg.StateLockWait, ReadOnly: true}
+	if cl != nil {
+		cl.watch(cfg, &parts)
+	}
 	parts.Reporters = reporters
 	return monitor.NewCycle(parts)
+}
+
+// newDaemonCycles composes the daemon's cycles: the acting one and, when
+// this host is one of a cluster, the standby's, run while another host
+// leads. The standby's reporters leave out the tools' service.log, which
+// the leader writes.
+func newDaemonCycles(cfg *config.Config, log zerolog.Logger, reporters []monitor.Reporter, watchdog monitor.ProgressObserver, cl *cluster) (monitor.Cycles, error) {
+	acting, err := newActingCycle(cfg, log, reporters, watchdog, cl)
+	if err != nil || cl == nil {
+		return monitor.Cycles{Acting: acting}, err
+	}
+	standby, err := newAuditCycle(cfg, log, cl, reporters...)
+	if err != nil {
+		return monitor.Cycles{}, fmt.Errorf("composing the standby's cycle: %w", err)
+	}
+	return monitor.Cycles{Acting: acting, Standby: standby}, nil
 }
 
 // newActingCycle composes the cycle of the daemon and of --once: the state
