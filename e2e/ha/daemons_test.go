@@ -3,8 +3,10 @@
 package ha
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -68,9 +70,12 @@ func TestDaemons(t *testing.T) {
 	}
 	waitGauge(t, leader, 1)
 	waitGauge(t, standby, 0)
+	waitStandingBy(t, standby, leader.name)
 
+	// alpha goes down with the leader: the standby restarts it on taking
+	// over, within the lease (3 s) and one cycle.
+	killed := time.Now()
 	leader.proc.Kill(syscall.SIGKILL)
-	waitGauge(t, standby, 1)
 	if err := world.Grid.Update(func(g *demo.Grid) error {
 		jobs := g.Jobs[:0]
 		for _, j := range g.Jobs {
@@ -83,18 +88,34 @@ func TestDaemons(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	waitGauge(t, standby, 1)
+	led := time.Since(killed)
 	rig.WaitFor(t, 60*time.Second, "alpha restarted by "+standby.name, func() (bool, string) {
 		return strings.Contains(readFile(t, recorder), standby.name+" alpha\n"), readFile(t, recorder)
 	})
+	t.Logf("takeover: %s leads %s after the SIGKILL, restarted alpha %s after it", standby.name,
+		led.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
 	t.Logf("recorder after the takeover:\n%s", readFile(t, recorder))
 	if got := restarts(t, recorder)["echo"]; got != 3 {
 		t.Errorf("echo restarted %d times across both hosts, budget 3", got)
 	}
+	onceOnStandby(t, root, world, cluster, recorder)
 }
 
 // startHost runs one daemon with its own state file, name and listener; its
 // restart command appends "<host> <tool>" to recorder, then restarts.
 func startHost(t *testing.T, root string, world *demo.World, cluster *rig.EtcdCluster, recorder, name string, flags ...string) *host {
+	t.Helper()
+	h := &host{name: name, addr: rig.FreePort(t)}
+	argv := append(hostArgv(t, root, world, cluster, recorder, name), "--listen", h.addr)
+	h.proc = rig.Start(t, name, append(argv, flags...)...)
+	rig.WaitFor(t, 30*time.Second, name+" serving /healthz", rig.Ready("http://"+h.addr+"/healthz"))
+	return h
+}
+
+// hostArgv is the command line of host name: its own state file and a
+// restart command that records it.
+func hostArgv(t *testing.T, root string, world *demo.World, cluster *rig.EtcdCluster, recorder, name string) []string {
 	t.Helper()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "restart.sh")
@@ -105,15 +126,32 @@ func startHost(t *testing.T, root string, world *demo.World, cluster *rig.EtcdCl
 	}
 	restart := shellquote.Join(script, "{tool}", "webservice", "--grid", world.Grid.Dir,
 		"--tool", "{tool}", "--web", "{web}", "--release", "{release}", "restart")
-	h := &host{name: name, addr: rig.FreePort(t)}
-	argv := []string{filepath.Join(root, "bin", "webservicemonitor"),
+	return []string{filepath.Join(root, "bin", "webservicemonitor"),
 		"--config", world.ConfigFile, "--log-format", "json",
 		"--etcd-endpoints", strings.Join(cluster.Endpoints(), ","), "--etcd-prefix", "/wsm-e2e-" + t.Name() + "/",
 		"--leader-ttl", "3s", "--host-name", name, "--state-file", filepath.Join(dir, "state.db"),
-		"--listen", h.addr, "--restart-command", restart}
-	h.proc = rig.Start(t, name, append(argv, flags...)...)
-	rig.WaitFor(t, 30*time.Second, name+" serving /healthz", rig.Ready("http://"+h.addr+"/healthz"))
-	return h
+		"--restart-command", restart}
+}
+
+// onceOnStandby runs --once as a third host while another leads: it
+// waits leader-ttl + 5 s to win, then only reads and reports, says so,
+// and exits by its report (not 3).
+func onceOnStandby(t *testing.T, root string, world *demo.World, cluster *rig.EtcdCluster, recorder string) {
+	t.Helper()
+	argv := append(hostArgv(t, root, world, cluster, recorder, "cron-c"), "--once")
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() == 3) {
+		t.Errorf("--once on a standby: %v\n%s", err, out)
+	}
+	for _, want := range []string{"this host is not the leader: it restarts nothing", "standing by, restarting nothing"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("--once on a standby did not log %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(readFile(t, recorder), "cron-c ") {
+		t.Errorf("--once on a standby restarted:\n%s", readFile(t, recorder))
+	}
 }
 
 // restarts counts the recorder's restarts per tool, whichever host ran them.
@@ -144,6 +182,26 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// waitStandingBy waits until the standby h shows, in its metrics, the
+// history in etcd read (the state source not failing) and the tools
+// judged, and says in its log that it stands by for leader.
+func waitStandingBy(t *testing.T, h *host, leader string) {
+	t.Helper()
+	stateOK := regexp.MustCompile(`(?m)^webservicemonitor_source_consecutive_failures\{source="state"\} 0$`)
+	toolsUp := regexp.MustCompile(`(?m)^webservicemonitor_tools\{status="up"\} [1-9]`)
+	rig.WaitFor(t, 30*time.Second, h.name+"'s metrics of a standby cycle", func() (bool, string) {
+		_, body, err := rig.Get("http://" + h.addr + "/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		return stateOK.Match(body) && toolsUp.Match(body), ""
+	})
+	line := "standing by, restarting nothing: leader " + leader
+	rig.WaitFor(t, 30*time.Second, h.name+" logging "+line, func() (bool, string) {
+		return strings.Contains(readFile(t, h.proc.Log), line), ""
+	})
 }
 
 // waitGauge waits until h's leader gauge reads want.
