@@ -184,7 +184,7 @@ func (e *Elector) grant(ctx context.Context) (clientv3.LeaseID, error) {
 	defer cancel()
 	start := time.Now()
 	resp, err := e.cli.Grant(gctx, int64(e.ttl/time.Second))
-	e.observe(ctx, etcdstore.OpCampaign, start, err)
+	e.observe(ctx, etcdstore.OpCampaign, start, etcdstore.TimedOut(gctx, err))
 	if err != nil {
 		return 0, fmt.Errorf("granting a lease of %s: %w", e.ttl, err)
 	}

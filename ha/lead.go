@@ -74,7 +74,7 @@ func (e *Elector) renew(ctx context.Context, s *concurrency.Session) bool {
 	defer cancel()
 	sentAt := time.Now()
 	ttl, err := e.keepAliveOnce(rctx, s.Lease())
-	e.observe(ctx, etcdstore.OpKeepAlive, sentAt, err)
+	e.observe(ctx, etcdstore.OpKeepAlive, sentAt, etcdstore.TimedOut(rctx, err))
 	if err != nil || ttl <= 0 {
 		e.log.Debug().Err(err).Msg("renewing the election lease")
 		return false

@@ -37,6 +37,13 @@ func TestResult(t *testing.T) {
 		{"lease gone: etcd answered", rpctypes.ErrLeaseNotFound, ResultError},
 		{"a value that does not decode", fmt.Errorf("decoding: %w", errors.New("unexpected end of JSON input")), ResultError},
 	}
+	expired, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancel()
+	tests = append(tests, struct {
+		name string
+		err  error
+		want string
+	}{"a 3.4 member's own deadline, as code Unknown", TimedOut(expired, status.Error(codes.Unknown, "context deadline exceeded")), ResultUnavailable})
 	for _, tt := range tests {
 		if got := Result(tt.err); got != tt.want {
 			t.Errorf("%s: Result(%v) = %s, want %s", tt.name, tt.err, got, tt.want)

@@ -186,6 +186,10 @@ func requestTimedOut(rctx context.Context, err error) error {
 	return err
 }
 
+// TimedOut is requestTimedOut for requests made beside the store (the
+// elector's grant and renewals), so that Result classes them alike.
+func TimedOut(rctx context.Context, err error) error { return requestTimedOut(rctx, err) }
+
 // ErrMissingKey is why a fenced write was refused while the fence held: a
 // key it must replace (Write.MustExist) is not stored.
 var ErrMissingKey = errors.New("the key to replace is not stored")
