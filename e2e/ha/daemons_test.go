@@ -3,6 +3,7 @@
 package ha
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -100,6 +101,7 @@ func TestDaemons(t *testing.T) {
 		t.Errorf("echo restarted %d times across both hosts, budget 3", got)
 	}
 	onceOnStandby(t, root, world, cluster, recorder)
+	auditNamesLeader(t, root, world, cluster, recorder, standby.name)
 }
 
 // startHost runs one daemon with its own state file, name and listener; its
@@ -131,6 +133,32 @@ func hostArgv(t *testing.T, root string, world *demo.World, cluster *rig.EtcdClu
 		"--etcd-endpoints", strings.Join(cluster.Endpoints(), ","), "--etcd-prefix", "/wsm-e2e-" + t.Name() + "/",
 		"--leader-ttl", "3s", "--host-name", name, "--state-file", filepath.Join(dir, "state.db"),
 		"--restart-command", restart}
+}
+
+// auditNamesLeader runs --dry-run on a third host: it reads the history
+// in etcd without campaigning and names the leader.
+func auditNamesLeader(t *testing.T, root string, world *demo.World, cluster *rig.EtcdCluster, recorder, leader string) {
+	t.Helper()
+	argv := append(hostArgv(t, root, world, cluster, recorder, "cron-d"), "--dry-run", "--output", "json")
+	out, err := exec.Command(argv[0], argv[1:]...).Output()
+	var exit *exec.ExitError
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() > 1) {
+		t.Fatalf("--dry-run: %v\n%s", err, out)
+	}
+	var audit struct {
+		Leader *struct {
+			Host string `json:"host"`
+		} `json:"leader"`
+		Sources map[string]struct {
+			Status string `json:"status"`
+		} `json:"sources"`
+	}
+	if err := json.Unmarshal(out, &audit); err != nil {
+		t.Fatalf("--dry-run's JSON: %v\n%s", err, out)
+	}
+	if audit.Leader == nil || audit.Leader.Host != leader || audit.Sources["state"].Status != "ok" {
+		t.Errorf("--dry-run names leader %+v with the state source %+v, want %s and ok:\n%s", audit.Leader, audit.Sources["state"], leader, out)
+	}
 }
 
 // onceOnStandby runs --once as a third host while another leads: it
