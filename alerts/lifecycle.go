@@ -144,16 +144,7 @@ func (l *Lifecycle) Observe(rep monitor.Report, cycleErr error, now time.Time) {
 	if l.firing == nil {
 		l.firing, l.sourceFails = map[string]Alert{}, map[string]int{}
 	}
-	scope := ScopeAll
-	if l.Scope != nil {
-		scope = l.Scope(rep, cycleErr)
-	}
-	if scope == ScopeSelf || l.reload.Swap(false) {
-		l.forgetShared()
-	}
-	if scope == ScopeAll {
-		l.load()
-	}
+	scope := l.enter(rep, cycleErr)
 
 	want, unknown := l.conditions(rep, cycleErr, scope)
 	changed := false
@@ -205,6 +196,23 @@ func (l *Lifecycle) Observe(rep monitor.Report, cycleErr error, now time.Time) {
 		l.Observer.AlertsFiring(byName)
 	}
 	l.Out.Notify(firing, resolved, resend)
+}
+
+// enter returns what this cycle's alerts speak for. Speaking for itself
+// only, or having just won, this host drops what it knew of the shared
+// alerts; speaking for all, it reads them from the memory when it has not.
+func (l *Lifecycle) enter(rep monitor.Report, cycleErr error) Scope {
+	scope := ScopeAll
+	if l.Scope != nil {
+		scope = l.Scope(rep, cycleErr)
+	}
+	if scope == ScopeSelf || l.reload.Swap(false) {
+		l.forgetShared()
+	}
+	if scope == ScopeAll {
+		l.load()
+	}
+	return scope
 }
 
 // forgetShared drops, without resolving them, the alerts that are not this
