@@ -11,9 +11,13 @@ import (
 // what they are for: a start by one host while another host's restart of
 // the same tool runs or within the gap after it, and a budget overrun.
 func TestFleetChecks(t *testing.T) {
-	at := func(s float64) time.Time { return time.Unix(1_800_000_000, 0).Add(time.Duration(s * float64(time.Second))) }
+	at := func(s float64) time.Time {
+		return time.Unix(1_800_000_000, 0).Add(time.Duration(s * float64(time.Second)))
+	}
 	start := func(s float64, host, tool string) recEvent { return recEvent{at: at(s), host: host, tool: tool} }
-	end := func(s float64, host, tool string) recEvent { return recEvent{end: true, at: at(s), host: host, tool: tool} }
+	end := func(s float64, host, tool string) recEvent {
+		return recEvent{end: true, at: at(s), host: host, tool: tool}
+	}
 	for _, tt := range []struct {
 		name string
 		evs  []recEvent
