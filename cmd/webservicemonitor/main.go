@@ -100,16 +100,20 @@ func checkConfig(cfg *config.Config, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
-	note, err := checkStateFile(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "webservicemonitor: %v\n", err)
-		return exitStateError
-	}
 	if shared(cfg) {
+		// The state file is not this host's history any more: only its
+		// lock is used, and etcd is checked instead.
 		if err := checkEtcd(cfg, stdout, stderr); err != nil {
 			fmt.Fprintf(stderr, "webservicemonitor: %v\n", err)
 			return exitStateError
 		}
+		fmt.Fprintf(stdout, "configuration OK (project %q, homes %s, history in etcd at %s)\n", cfg.Project, cfg.Homes, cfg.EtcdPrefix)
+		return exitOK
+	}
+	note, err := checkStateFile(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "webservicemonitor: %v\n", err)
+		return exitStateError
 	}
 	fmt.Fprintf(stdout, "configuration OK (project %q, homes %s, state %s: %s)\n", cfg.Project, cfg.Homes, cfg.StateFile, note)
 	return exitOK
@@ -198,6 +202,11 @@ func lockDaemon(cfg *config.Config, log zerolog.Logger) (func() error, error) {
 	release, err := state.AcquireDaemonLockWait(cfg.StateFile+".lock", cfg.StateLockWait)
 	if err != nil {
 		return nil, err
+	}
+	if shared(cfg) {
+		// The history is in etcd: the lock only keeps a second daemon off
+		// this host, and the state file is neither created nor read.
+		return release, nil
 	}
 	err = openStateAtStart(cfg, log)
 	if unusableHistory(err) {
