@@ -99,6 +99,7 @@ func TestPausedLeader(t *testing.T) {
 	wokeAt := time.Now()
 	f.waitGaugeOf(old, 0, 30*time.Second)
 	waitEvents(t, f, 30*time.Second, "a logged loss of the leadership", func([]recEvent) bool { return old.logHas("lost the leadership") })
+	t.Logf("%s frozen at %s, woken at %s, then logged: %s", old.name, stoppedAt.UTC().Format("15:04:05.000"), wokeAt.UTC().Format("15:04:05.000"), old.logLine("lost the leadership"))
 	time.Sleep(3*demoInterval + time.Second)
 	if g := old.gauge(); g != 0 {
 		t.Errorf("%s's leader gauge %d %s after it woke, want 0", old.name, g, time.Since(wokeAt).Round(time.Second))

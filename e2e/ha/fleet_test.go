@@ -430,3 +430,17 @@ func (h *fleetHost) logHas(text string) bool {
 	b, err := os.ReadFile(h.proc.Log)
 	return err == nil && strings.Contains(string(b), text)
 }
+
+// logLine is the first line of h's current log holding text, or "".
+func (h *fleetHost) logLine(text string) string {
+	b, err := os.ReadFile(h.proc.Log)
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, text) {
+			return l
+		}
+	}
+	return ""
+}
