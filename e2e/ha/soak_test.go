@@ -48,7 +48,7 @@ func TestSoak(t *testing.T) {
 		}
 		kills = n
 	}
-	f := newFleet(t, fleetOptions{hosts: []string{"cron-a", "cron-b", "cron-c"}, slow: 500 * time.Millisecond,
+	f := newFleet(t, fleetOptions{hosts: []string{"cron-a", "cron-b", "cron-c"}, slow: time.Second,
 		flags: []string{"--restart-window", soakWindow.String(), "--backoff-initial", soakBackoff.String(),
 			"--backoff-max", (2 * soakBackoff).String(), "--history-retention", "2h"}})
 	f.waitLeader(60 * time.Second)
