@@ -444,3 +444,12 @@ func (h *fleetHost) logLine(text string) string {
 	}
 	return ""
 }
+
+// logCount is how many lines of h's current log hold text.
+func (h *fleetHost) logCount(text string) int {
+	b, err := os.ReadFile(h.proc.Log)
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), text)
+}

@@ -3,9 +3,12 @@
 package ha
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"webservicemonitor/e2e/internal/rig"
 )
 
 // TestAdminFromStandby runs the admin commands with a standby host's
@@ -29,6 +32,10 @@ func TestAdminFromStandby(t *testing.T) {
 	}
 	t.Logf("pause from %s: %s", standby.name, strings.TrimSpace(out))
 	paused := time.Now()
+	// The second cycle the leader finishes from now read its history
+	// after the pause was written: alpha goes down only then.
+	cycles := leader.logCount("cycle finished")
+	waitUntilCycles(t, leader, cycles+2)
 	f.takeDown("alpha")
 	// The leader's next cycles see alpha down and paused: four of them,
 	// none may restart it.
@@ -54,4 +61,13 @@ func TestAdminFromStandby(t *testing.T) {
 			t.Errorf("%s restarted %s: only the leader %s acts", e.host, e.tool, leader.name)
 		}
 	}
+}
+
+// waitUntilCycles waits until h's log holds n finished cycles.
+func waitUntilCycles(t *testing.T, h *fleetHost, n int) {
+	t.Helper()
+	rig.WaitFor(t, 60*time.Second, fmt.Sprintf("%s's cycle %d", h.name, n), func() (bool, string) {
+		c := h.logCount("cycle finished")
+		return c >= n, fmt.Sprintf("%d cycles", c)
+	})
 }
