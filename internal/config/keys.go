@@ -412,22 +412,9 @@ func boolean(p func(*Config) *bool) setter {
 
 // alertmanagerURLs takes the Alertmanagers, one a line, each once.
 func alertmanagerURLs(c *Config, v string) error {
-	c.AlertmanagerURLs = nil
-	seen := map[string]bool{}
-	for _, u := range strings.Split(v, "\n") {
-		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u == "" {
-			continue
-		}
-		if err := checkURL(u); err != nil {
-			return err
-		}
-		if seen[u] {
-			return fmt.Errorf("%q is given twice", sanitize.URL(u))
-		}
-		seen[u] = true
-		c.AlertmanagerURLs = append(c.AlertmanagerURLs, u)
-	}
-	return nil
+	urls, err := distinctURLs(strings.Split(v, "\n"), "/")
+	c.AlertmanagerURLs = urls
+	return err
 }
 
 // checkTemplateURL accepts an http(s) URL using no placeholder but known:
@@ -482,22 +469,30 @@ func oneOf(allowed *[]string, p func(*Config) *string) setter {
 // etcdEndpoints takes the etcd members' client URLs, each once; none is the
 // single-host mode.
 func etcdEndpoints(c *Config, v string) error {
-	c.EtcdEndpoints = nil
+	urls, err := distinctURLs(strings.Split(v, ","), "")
+	c.EtcdEndpoints = urls
+	return err
+}
+
+// distinctURLs checks each non-empty item (spaces and the trailing cutset
+// trimmed) as a URL given at most once.
+func distinctURLs(items []string, cutset string) ([]string, error) {
+	var urls []string
 	seen := map[string]bool{}
-	for _, u := range strings.Split(v, ",") {
-		if u = strings.TrimSpace(u); u == "" {
+	for _, u := range items {
+		if u = strings.TrimRight(strings.TrimSpace(u), cutset); u == "" {
 			continue
 		}
 		if err := checkURL(u); err != nil {
-			return err
+			return nil, err
 		}
 		if seen[u] {
-			return fmt.Errorf("%q is given twice", sanitize.URL(u))
+			return nil, fmt.Errorf("%q is given twice", sanitize.URL(u))
 		}
 		seen[u] = true
-		c.EtcdEndpoints = append(c.EtcdEndpoints, u)
+		urls = append(urls, u)
 	}
-	return nil
+	return urls, nil
 }
 
 // etcdPrefix takes a key prefix: absolute-looking and ending in a slash,
