@@ -3,6 +3,7 @@
 package ha
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -327,19 +328,34 @@ type recEvent struct {
 // events reads the recorder's log, in the order written.
 func (f *fleet) events() []recEvent {
 	f.t.Helper()
-	b, err := os.ReadFile(f.recorder)
-	if err != nil && !os.IsNotExist(err) {
+	evs, err := readEvents(f.recorder)
+	if err != nil {
 		f.t.Fatal(err)
 	}
+	return evs
+}
+
+// readEvents parses the recorder's complete lines: a line being written
+// as it is read is left for the next read.
+func readEvents(path string) ([]recEvent, error) {
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	} else {
+		b = nil
+	}
 	var out []recEvent
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+	for _, l := range strings.Split(string(b), "\n") {
 		fs := strings.Fields(l)
 		if len(fs) < 4 {
 			continue
 		}
 		ns, err := strconv.ParseInt(fs[1], 10, 64)
 		if err != nil {
-			f.t.Fatalf("recorder line %q: %v", l, err)
+			return nil, fmt.Errorf("recorder line %q: %w", l, err)
 		}
 		e := recEvent{end: fs[0] == "end", at: time.Unix(0, ns), host: fs[2], tool: fs[3]}
 		if e.end && len(fs) == 5 {
@@ -347,7 +363,7 @@ func (f *fleet) events() []recEvent {
 		}
 		out = append(out, e)
 	}
-	return out
+	return out, nil
 }
 
 // starts are the recorder's starts that match.

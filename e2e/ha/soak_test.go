@@ -212,8 +212,12 @@ func (f *fleet) takeToolsDown(ctx context.Context) {
 			return
 		case <-time.After(demoInterval):
 		}
+		evs, err := readEvents(f.recorder) // not the test's goroutine: no Fatal
+		if err != nil {
+			continue
+		}
 		last := map[string]time.Time{}
-		for _, e := range f.events() {
+		for _, e := range evs {
 			last[e.tool] = e.at
 		}
 		var idle []string
