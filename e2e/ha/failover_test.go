@@ -104,6 +104,9 @@ func TestPausedLeader(t *testing.T) {
 	if g := old.gauge(); g != 0 {
 		t.Errorf("%s's leader gauge %d %s after it woke, want 0", old.name, g, time.Since(wokeAt).Round(time.Second))
 	}
+	if lost, _ := old.metric("webservicemonitor_leader_changes_total", `change="lost"`); lost < 1 {
+		t.Errorf("%s's webservicemonitor_leader_changes_total{change=\"lost\"} reads %v after it woke, want at least 1", old.name, lost)
+	}
 	evs := f.events()
 	if s := starts(evs, func(e recEvent) bool { return e.host == old.name && e.at.After(stoppedAt) }); len(s) > 0 {
 		t.Errorf("the frozen leader %s started %v after its freeze", old.name, s)

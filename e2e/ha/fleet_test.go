@@ -183,20 +183,8 @@ func (h *fleetHost) gauge() int {
 	if h.proc == nil || h.proc.Exited() {
 		return -1
 	}
-	_, body, err := rig.Get("http://" + h.addr + "/metrics")
-	if err != nil {
-		return -1
-	}
-	// webservicemonitor_leader, with or without labels (host).
-	for _, l := range strings.Split(string(body), "\n") {
-		rest, ok := strings.CutPrefix(l, "webservicemonitor_leader")
-		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
-			continue
-		}
-		fs := strings.Fields(rest)
-		if n, err := strconv.Atoi(fs[len(fs)-1]); err == nil {
-			return n
-		}
+	if v, ok := h.metric("webservicemonitor_leader"); ok {
+		return int(v)
 	}
 	return -1
 }
@@ -468,4 +456,33 @@ func (h *fleetHost) logCount(text string) int {
 		return 0
 	}
 	return strings.Count(string(b), text)
+}
+
+// metric reads the first sample of h's /metrics named name (labels or
+// not) whose line holds every one of labels (e.g. `change="lost"`).
+func (h *fleetHost) metric(name string, labels ...string) (float64, bool) {
+	_, body, err := rig.Get("http://" + h.addr + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(l, name)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') || !containsAll(rest, labels) {
+			continue
+		}
+		fs := strings.Fields(rest)
+		if v, err := strconv.ParseFloat(fs[len(fs)-1], 64); err == nil {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@
 package ha
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,6 +54,10 @@ func TestDaemonsWithoutQuorum(t *testing.T) {
 		}
 		return false, "not notified"
 	}
+	waitOrReport(t, 60*time.Second, leader.name+"'s webservicemonitor_store_up 0", func() (bool, string) {
+		v, ok := leader.metric("webservicemonitor_store_up")
+		return ok && v == 0, fmt.Sprint(v, ok)
+	})
 	alerted := waitOrReport(t, 120*time.Second, alerts.NameSourceFailing+`{source="state"} at the webhook`, firing)
 	if wait := 3*ttl - time.Since(lost); wait > 0 {
 		time.Sleep(wait)
