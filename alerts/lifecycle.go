@@ -52,10 +52,11 @@ type Scope int
 const (
 	// ScopeAll is every alert: the leader's scope, and a single host's.
 	ScopeAll Scope = iota
-	// ScopeSelf is the supervisor's own health only (a source failing,
-	// the history's included), labelled with its host so that each host's
-	// stay apart: a standby's scope, and that of a host cut off from
-	// etcd. The tools' and the valve's alerts are the leader's to send.
+	// ScopeSelf is this host's own reach to the shared history only (the
+	// state source failing: etcd unreachable or without quorum, when no
+	// leader may be left to page), labelled with its host so that each
+	// host's stay apart: a standby's scope, and that of a host cut off from
+	// etcd. Everything else is the leader's to send.
 	ScopeSelf
 )
 
@@ -293,6 +294,12 @@ func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error, scope Scope) 
 			continue
 		}
 		l.sourceFails[s.Name]++
+		if scope == ScopeSelf && s.Name != monitor.SourceState {
+			// Every host reads the same manifests, grid and proxy: the
+			// leader pages for them, so that a standby pushes nothing
+			// while etcd answers it (its own is resolved on stepping down).
+			continue
+		}
 		a := l.sourceAlert(s, l.sourceFails[s.Name], rep.Started)
 		if _, live := l.firing[a.Identity()]; live || l.sourceFails[s.Name] >= max(l.Settings.SourceAfter, 1) {
 			add(a)

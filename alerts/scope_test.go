@@ -57,17 +57,19 @@ func hostNames(alerts []Alert) []string {
 }
 
 // What one host of several pushes, cycle after cycle, as its scope
-// changes: its own health always (labelled with its host), the tools'
-// and the valve's only while it leads; leaving the lead drops those
+// changes: its own reach to etcd always (labelled with its host), the
+// other sources', the tools' and the valve's only while it leads; leaving the lead drops those
 // without resolving them (the new leader carries them on).
 func TestLifecycleScope(t *testing.T) {
 	gaveUp := t0.Add(-time.Hour)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
 	stateDown := []string{monitor.SourceState}
+	gridDown := []string{monitor.SourceGrid}
 	const (
 		echo       = "WebserviceMonitorGivenUp/echo"
 		valve      = "WebserviceMonitorSafetyValve/"
 		stateAlert = "WebserviceMonitorSourceFailing/state@cron-b"
+		gridAlert  = "WebserviceMonitorSourceFailing/grid@cron-b"
 	)
 	type scoped struct {
 		scope Scope
@@ -82,6 +84,13 @@ func TestLifecycleScope(t *testing.T) {
 			{ScopeSelf, step{rep: report(at(1), stateDown, true, givenUp(gaveUp))}},
 			{ScopeSelf, step{rep: report(at(2), stateDown, true, givenUp(gaveUp)), firing: []string{stateAlert}}},
 			{ScopeSelf, step{rep: report(at(3), nil, true, givenUp(gaveUp)), resolved: []string{stateAlert}}},
+		}},
+		{"a standby leaves the grid's page to the leader, and resolves its own on stepping down", []scoped{
+			{ScopeAll, step{rep: report(at(0), gridDown, true)}},
+			{ScopeAll, step{rep: report(at(1), gridDown, true)}},
+			{ScopeAll, step{rep: report(at(2), gridDown, true), firing: []string{gridAlert}}},
+			{ScopeSelf, step{rep: report(at(3), gridDown, true), resolved: []string{gridAlert}}},
+			{ScopeSelf, step{rep: report(at(4), gridDown, true)}},
 		}},
 		{"a leader that steps down leaves the tools' pages to the next", []scoped{
 			{ScopeAll, step{rep: report(at(0), nil, true, givenUp(gaveUp)), firing: []string{echo, valve}}},
