@@ -239,6 +239,10 @@ func retryable(err error) bool {
 	switch status.Code(err) {
 	case codes.Unavailable, codes.DeadlineExceeded:
 		return true
+	case codes.Unknown:
+		// etcd 3.4 sends our deadline back this way when its copy of it
+		// fires a moment before ours does (requestTimedOut then sees none).
+		return status.Convert(err).Message() == context.DeadlineExceeded.Error()
 	}
 	return false
 }
