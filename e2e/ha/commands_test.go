@@ -5,7 +5,6 @@ package ha
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -61,21 +60,8 @@ type commandsRig struct {
 
 func newCommandsRig(t *testing.T) *commandsRig {
 	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, bin := range []string{"webservicemonitor", "demogrid"} {
-		if _, err := os.Stat(filepath.Join(root, "bin", bin)); err != nil {
-			t.Fatalf("bin/%s missing: run make build first: %v", bin, err)
-		}
-	}
 	cluster := rig.StartEtcdCluster(t, 3)
-	world, stop, err := demo.Start(t.TempDir(), filepath.Join(root, "bin", "demogrid"), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	root, world := demoPlatform(t)
 	return &commandsRig{root: root, world: world, cluster: cluster, prefix: "/wsm-e2e-" + t.Name() + "/"}
 }
 

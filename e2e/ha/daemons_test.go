@@ -35,21 +35,8 @@ type host struct {
 // tool gets its budget of 3 and no more; when the acting daemon is killed
 // (SIGKILL) the other takes over and restarts a tool that went down since.
 func TestDaemons(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, bin := range []string{"webservicemonitor", "demogrid"} {
-		if _, err := os.Stat(filepath.Join(root, "bin", bin)); err != nil {
-			t.Fatalf("bin/%s missing: run make build first: %v", bin, err)
-		}
-	}
 	cluster := rig.StartEtcdCluster(t, 3)
-	world, stop, err := demo.Start(t.TempDir(), filepath.Join(root, "bin", "demogrid"), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	root, world := demoPlatform(t)
 	recorder := filepath.Join(t.TempDir(), "restarts")
 	hosts := []*host{startHost(t, root, world, cluster, recorder, "cron-a"), startHost(t, root, world, cluster, recorder, "cron-b")}
 

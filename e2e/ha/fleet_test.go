@@ -70,22 +70,8 @@ type fleetOptions struct {
 // serving /healthz.
 func newFleet(t *testing.T, o fleetOptions) *fleet {
 	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, bin := range []string{"webservicemonitor", "demogrid"} {
-		if _, err := os.Stat(filepath.Join(root, "bin", bin)); err != nil {
-			t.Fatalf("bin/%s missing: run make build first: %v", bin, err)
-		}
-	}
-	f := &fleet{t: t, root: root, cluster: rig.StartEtcdCluster(t, 3), prefix: "/wsm-e2e-" + t.Name() + "/"}
-	world, stop, err := demo.Start(t.TempDir(), filepath.Join(root, "bin", "demogrid"), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	f.world = world
+	f := &fleet{t: t, cluster: rig.StartEtcdCluster(t, 3), prefix: "/wsm-e2e-" + t.Name() + "/"}
+	f.root, f.world = demoPlatform(t)
 	f.dir = t.TempDir()
 	f.recorder = filepath.Join(f.dir, "restarts")
 	for _, name := range o.hosts {

@@ -20,16 +20,8 @@ import (
 // it is killed; a third host whose etcd-ca did not sign the members'
 // certificate never leads and never restarts anything.
 func TestDaemonsOverTLS(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cluster, pki := rig.StartEtcdClusterTLS(t, 3)
-	world, stop, err := demo.Start(t.TempDir(), filepath.Join(root, "bin", "demogrid"), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	root, world := demoPlatform(t)
 	recorder := filepath.Join(t.TempDir(), "restarts")
 	good := []*host{
 		startTLSHost(t, root, world, cluster, recorder, "tls-a", pki.CA, pki),
