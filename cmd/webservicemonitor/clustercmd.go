@@ -113,10 +113,13 @@ func recordSharedAction(ctx context.Context, cfg *config.Config, a state.Action)
 		notes = withoutHistory(snap.Records, a)
 	}
 	recorded, err := cl.store.RecordAction(ctx, a)
-	if errors.Is(err, etcdstore.ErrUnavailable) {
+	switch {
+	case errors.Is(err, etcdstore.ErrAnswerLost):
 		return a, leader, notes, &lostAnswerError{err}
+	case err != nil:
+		return a, leader, notes, fmt.Errorf("%w: nothing was recorded", err)
 	}
-	return recorded, leader, notes, err
+	return recorded, leader, notes, nil
 }
 
 // actingHost is how an admin command names who will act on its action.

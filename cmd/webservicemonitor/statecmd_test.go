@@ -213,8 +213,8 @@ func TestOlderThan(t *testing.T) {
 // back tells the admin to look before trying again, and is still etcd's
 // unavailability underneath.
 func TestLostAnswer(t *testing.T) {
-	err := error(&lostAnswerError{fmt.Errorf("recording pause action in etcd at /p/: storing action 3: %w", etcdstore.ErrUnavailable)})
-	if !errors.Is(err, etcdstore.ErrUnavailable) || !strings.Contains(err.Error(), "may or may not have been recorded: run `webservicemonitor status`") {
+	err := error(&lostAnswerError{fmt.Errorf("recording pause action in etcd at /p/: storing action 3: %w, %w", etcdstore.ErrUnavailable, etcdstore.ErrAnswerLost)})
+	if !errors.Is(err, etcdstore.ErrAnswerLost) || !strings.Contains(err.Error(), "may or may not have been recorded: run `webservicemonitor status`") {
 		t.Errorf("%v", err)
 	}
 }

@@ -278,7 +278,7 @@ func (s *Store) tryRecordAction(ctx context.Context, a state.Action) (state.Acti
 		Commit()
 	if err != nil {
 		if ctx.Err() != nil || retryable(err) {
-			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+			err = fmt.Errorf("%w, %w: %w", ErrUnavailable, ErrAnswerLost, err)
 		}
 		return state.Action{}, false, fmt.Errorf("storing action %d: %w", a.ID, err)
 	}

@@ -20,6 +20,10 @@ var ErrNotLeader = errors.New("not the leader any more")
 // without a quorum of members, for longer than the request timeout.
 var ErrUnavailable = errors.New("etcd did not answer (unreachable, or no quorum of members up)")
 
+// ErrAnswerLost is a write sent whose answer did not come back: etcd may
+// have applied it. Only what is not safe to send twice says so.
+var ErrAnswerLost = errors.New("the answer was lost")
+
 // Fence is the right to write: the leader's election key and the create
 // revision it had when this process won. Only the process that created
 // the key can hold both, and they hold only while its lease lives.
