@@ -38,6 +38,9 @@ type EtcdHistory struct {
 	// ReadOnly is a standby's or an audit's view: its read errors are a
 	// failed source rather than a reason to stop, and it never records.
 	ReadOnly bool
+	// Marks, when set, refuse a history this host saw and that is gone
+	// (state.ErrHistoryLost); nil: no check (an audit, status).
+	Marks *HistoryMarks
 }
 
 var _ monitor.History = EtcdHistory{}
@@ -54,6 +57,9 @@ func (h EtcdHistory) Read(ctx context.Context) (monitor.HistorySnapshot, error) 
 		}
 	}
 	snap, err := h.Store.Read(ctx)
+	if err == nil && h.Marks != nil {
+		err = h.Marks.check(h.Store.Keys().Prefix(), snap.Schema)
+	}
 	switch {
 	case err != nil && h.ReadOnly:
 		return monitor.HistorySnapshot{}, fmt.Errorf("reading restart history: %w", err)

@@ -43,6 +43,9 @@ type cluster struct {
 	elector *ha.Elector
 	host    string
 	done    chan struct{} // closed when the elector has stepped down for good
+	// marks refuse a history this host saw and that is gone; nil in the
+	// commands, which neither hold the daemon lock nor act.
+	marks *ha.HistoryMarks
 
 	mu     sync.Mutex
 	onGain []func() // called on each win, in order, from one goroutine
@@ -218,12 +221,19 @@ func (c *cluster) whoLeads(ctx context.Context) (monitor.Leader, bool, error) {
 	return monitor.Leader{Host: info.Host, PID: info.PID, Since: info.Since}, ok, err
 }
 
+// rememberHistories makes the cycles of a daemon (or --once), which holds
+// the state file's lock, mark the etcd history as seen beside that file
+// and refuse it once gone, as the state file's own marker does.
+func (c *cluster) rememberHistories(cfg *config.Config) {
+	c.marks = &ha.HistoryMarks{Path: ha.MarksPath(cfg.StateFile)}
+}
+
 // share makes the acting cycle's parts those of one host among several:
 // the history in etcd fenced on the leadership, the pre-exec check, the
 // host on each attempt, and the hold on a restart another host started.
 func (c *cluster) share(cfg *config.Config, parts *monitor.Parts) {
 	c.watch(cfg, parts)
-	parts.History = ha.EtcdHistory{Store: c.store, Leader: c.elector}
+	parts.History = ha.EtcdHistory{Store: c.store, Leader: c.elector, Marks: c.marks}
 	parts.Leadership = c.elector
 }
 
@@ -232,7 +242,7 @@ func (c *cluster) share(cfg *config.Config, parts *monitor.Parts) {
 // its report, and the plan this host would make if it led (its host, the
 // hold on a restart another host started).
 func (c *cluster) watch(cfg *config.Config, parts *monitor.Parts) {
-	parts.History = ha.EtcdHistory{Store: c.store, ReadOnly: true}
+	parts.History = ha.EtcdHistory{Store: c.store, ReadOnly: true, Marks: c.marks}
 	parts.WhoLeads = c.whoLeads
 	parts.Host = c.host
 	// A deposed leader's restart may still run for restart-timeout; the

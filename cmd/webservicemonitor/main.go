@@ -244,6 +244,7 @@ func once(ctx context.Context, cfg *config.Config, log zerolog.Logger) int {
 	leading := true
 	if cl != nil {
 		obs.share(cl)
+		cl.rememberHistories(cfg)
 		defer cl.campaign()()
 		leading = cl.awaitLeadership(ctx, cfg.LeaderTTL+onceCampaignSlack)
 	}
@@ -303,6 +304,7 @@ func daemon(ctx context.Context, cfg *config.Config, log zerolog.Logger, args []
 	gained := make(chan struct{}, 1)
 	if cl != nil {
 		obs.share(cl)
+		cl.rememberHistories(cfg)
 		cl.whenGained(notifyOn(gained)) // before the campaign: no win is missed
 		defer cl.campaign()()           // after the last cycle: its outcomes are still recorded
 		log.Info().Str("host", cl.host).Strs("etcd", cfg.EtcdEndpoints).Str("prefix", cfg.EtcdPrefix).

@@ -71,6 +71,7 @@ func TestImportWritesOrder(t *testing.T) {
 	want := []string{
 		"del /p/tools/old",
 		"put /p/tools/x", "put /p/actions/00000000000000000002", "put /p/actions-seq", "put /p/meta/last_cycle",
+		"put /p/meta/schema",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("import writes =\n%q\nwant\n%q", got, want)

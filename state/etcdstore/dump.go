@@ -157,6 +157,7 @@ func (s *Store) importWrites(d state.Dump, held []string) ([]Write, error) {
 	if !d.LastCycle.IsZero() {
 		puts = append(puts, Write{Key: s.keys.LastCycle(), Value: []byte(d.LastCycle.UTC().Format(time.RFC3339Nano))})
 	}
+	puts = append(puts, s.schemaWrite())
 	overwritten := make(map[string]bool, len(puts))
 	for _, w := range puts {
 		overwritten[w.Key] = true

@@ -20,7 +20,15 @@ type Snapshot struct {
 	LastCycle time.Time      // zero before the first cycle
 	Actions   []state.Action // by ID
 	Rev       int64          // the revision every page was read at
+	// Schema is the layout of the history under the prefix; 0: no history
+	// was ever written there, or it was lost (its key gone).
+	Schema int
 }
+
+// Schema is this release's layout of the history in etcd, written with
+// every cycle's bookkeeping and every import: its key missing is a
+// history that was never written, or was lost.
+const Schema = 1
 
 // pageSize is how many keys one range request returns: a 100,000-tool
 // platform is read in 20 requests, each well under etcd's reply limit.
@@ -72,7 +80,8 @@ func (s *Store) changeWrites(ch state.Changes) ([]Write, error) {
 		ws = append(ws, Write{Key: s.keys.Action(id), Delete: true})
 	}
 	if !ch.At.IsZero() {
-		ws = append(ws, Write{Key: s.keys.LastCycle(), Value: []byte(ch.At.UTC().Format(time.RFC3339Nano))})
+		ws = append(ws, s.schemaWrite(),
+			Write{Key: s.keys.LastCycle(), Value: []byte(ch.At.UTC().Format(time.RFC3339Nano))})
 	}
 	return ws, nil
 }
@@ -105,6 +114,9 @@ func (s *Store) read(ctx context.Context) (Snapshot, error) {
 		snap.Records = append(snap.Records, state.ToolHistory{Tool: tool, Record: r})
 	}
 	if snap.LastCycle, err = s.lastCycle(ctx, rev); err != nil {
+		return Snapshot{}, err
+	}
+	if snap.Schema, err = s.schema(ctx, rev); err != nil {
 		return Snapshot{}, err
 	}
 	snap.Actions, err = s.actions(ctx, rev)
@@ -160,6 +172,31 @@ func (s *Store) checkNoImport(ctx context.Context, rev int64) error {
 		return fmt.Errorf("reading etcd at %s: %w", s.keys.Prefix(), errImportRunning)
 	}
 	return nil
+}
+
+func (s *Store) schemaWrite() Write {
+	return Write{Key: s.keys.Schema(), Value: []byte(strconv.Itoa(Schema))}
+}
+
+// schema reads the history's layout at rev: 0 when its key is missing; a
+// layout newer than this release's is refused, as a newer state file is.
+func (s *Store) schema(ctx context.Context, rev int64) (int, error) {
+	resp, err := s.get(ctx, s.keys.Schema(), clientv3.WithRev(rev))
+	if err != nil {
+		return 0, fmt.Errorf("reading the history's schema from etcd at %s: %w", s.keys.Prefix(), err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(string(resp.Kvs[0].Value))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("etcd key %s holds %q, not a schema number", s.keys.Schema(), resp.Kvs[0].Value)
+	}
+	if n > Schema {
+		return 0, fmt.Errorf("etcd at %s holds a history of schema %d, newer than this release's %d (run the newer release): %w",
+			s.keys.Prefix(), n, Schema, state.ErrNewerSchema)
+	}
+	return n, nil
 }
 
 func (s *Store) lastCycle(ctx context.Context, rev int64) (time.Time, error) {
