@@ -18,6 +18,9 @@ import (
 // restart budget. The state file's marker does the same for one host.
 type HistoryMarks struct {
 	Path string
+	// ReadOnly checks without marking: an audit's, status's (the daemon's
+	// cycles mark; they hold the state file's lock).
+	ReadOnly bool
 }
 
 // MarksPath is where the marks of the daemon using stateFile's lock live.
@@ -36,7 +39,7 @@ func (m *HistoryMarks) check(prefix string, schema int) error {
 			"it is not re-created silently: stop the daemons and restore it with `webservicemonitor state import --replace EXPORT`, "+
 			"or, to start a fresh history deliberately, remove that line from %s on every host",
 			state.ErrHistoryLost, prefix, "meta/schema", m.Path, m.Path)
-	case schema > 0 && !seen:
+	case schema > 0 && !seen && !m.ReadOnly:
 		return m.mark(prefix)
 	}
 	return nil

@@ -18,19 +18,22 @@ func TestHistoryMarks(t *testing.T) {
 		name     string
 		marked   string // the file's content before; "-": no file
 		schema   int    // the history's layout as read (0: its key missing)
+		readOnly bool   // an audit's check
 		lost     bool
 		markedTo string // the file's content after; "-": no file
 	}{
-		{"a new history, never seen", "-", 0, false, "-"},
-		{"a history seen for the first time is marked", "-", 1, false, "/wsm/\n"},
-		{"a history seen before", "/wsm/\n", 1, false, "/wsm/\n"},
-		{"a history seen before and gone", "/other/\n/wsm/\n", 0, true, "/other/\n/wsm/\n"},
-		{"another prefix seen: this one is new", "/other/\n", 0, false, "/other/\n"},
-		{"another prefix seen: this one is marked beside it", "/other/\n", 1, false, "/other/\n/wsm/\n"},
+		{"a new history, never seen", "-", 0, false, false, "-"},
+		{"a history seen for the first time is marked", "-", 1, false, false, "/wsm/\n"},
+		{"a history seen before", "/wsm/\n", 1, false, false, "/wsm/\n"},
+		{"a history seen before and gone", "/other/\n/wsm/\n", 0, false, true, "/other/\n/wsm/\n"},
+		{"another prefix seen: this one is new", "/other/\n", 0, false, false, "/other/\n"},
+		{"another prefix seen: this one is marked beside it", "/other/\n", 1, false, false, "/other/\n/wsm/\n"},
+		{"an audit checks without marking", "-", 1, true, false, "-"},
+		{"an audit refuses a history gone", "/wsm/\n", 0, true, true, "/wsm/\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := &HistoryMarks{Path: filepath.Join(t.TempDir(), "state.db.etcd-initialised")}
+			m := &HistoryMarks{Path: filepath.Join(t.TempDir(), "state.db.etcd-initialised"), ReadOnly: tt.readOnly}
 			if tt.marked != "-" {
 				if err := os.WriteFile(m.Path, []byte(tt.marked), 0o600); err != nil {
 					t.Fatal(err)

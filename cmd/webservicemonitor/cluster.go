@@ -43,8 +43,8 @@ type cluster struct {
 	elector *ha.Elector
 	host    string
 	done    chan struct{} // closed when the elector has stepped down for good
-	// marks refuse a history this host saw and that is gone; nil in the
-	// commands, which neither hold the daemon lock nor act.
+	// marks refuse a history this host saw and that is gone; read-only
+	// but in a daemon's (or --once's) cycles, which hold the daemon lock.
 	marks *ha.HistoryMarks
 
 	mu     sync.Mutex
@@ -88,6 +88,7 @@ func joinCluster(cfg *config.Config, log zerolog.Logger) (*cluster, error) {
 		cli: cli, store: etcdstore.New(cli, keys, etcdRequestTimeout),
 		elector: ha.NewElector(cli, keys, cfg.LeaderTTL, me, log),
 		host:    host, done: make(chan struct{}),
+		marks: &ha.HistoryMarks{Path: ha.MarksPath(cfg.StateFile), ReadOnly: true},
 	}, nil
 }
 
@@ -222,8 +223,8 @@ func (c *cluster) whoLeads(ctx context.Context) (monitor.Leader, bool, error) {
 }
 
 // rememberHistories makes the cycles of a daemon (or --once), which holds
-// the state file's lock, mark the etcd history as seen beside that file
-// and refuse it once gone, as the state file's own marker does.
+// the state file's lock, mark the etcd history as seen beside that file,
+// as the state file's own marker does; every cycle refuses it once gone.
 func (c *cluster) rememberHistories(cfg *config.Config) {
 	c.marks = &ha.HistoryMarks{Path: ha.MarksPath(cfg.StateFile)}
 }

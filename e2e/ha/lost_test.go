@@ -4,8 +4,11 @@ package ha
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +55,10 @@ func TestHistoryGone(t *testing.T) {
 		t.Errorf("leader's state source consecutive failures %v (read %v), want at least 3", v, ok)
 	}
 	t.Logf("%s: %s", leader.name, leader.logLine("is gone"))
+	audit, err := f.admin(f.others(leader)[0], "--dry-run")
+	if code := exitCode(err); code != 2 || !strings.Contains(audit, "is gone") {
+		t.Errorf("--dry-run on a standby after the wipe: exit %d, want 2 saying the history is gone:\n%s", code, audit)
+	}
 
 	for _, h := range f.hosts {
 		h.proc.Kill(syscall.SIGTERM)
@@ -82,4 +89,16 @@ func wipe(t *testing.T, f *fleet) {
 			t.Fatalf("deleting %s%s: %v", f.prefix, under, err)
 		}
 	}
+}
+
+// exitCode is a command's exit status from its error (0: none).
+func exitCode(err error) int {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }
