@@ -278,14 +278,11 @@ func (l *Lifecycle) save() {
 	l.dirty = false
 }
 
-// conditions returns the alerts this report says should fire, keyed by
-// identity, and which live alerts it cannot judge.
-func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error, scope Scope) (map[string]Alert, func(Alert) bool) {
-	want := map[string]Alert{}
-	add := func(a Alert) { want[a.Identity()] = a }
-
-	seen := map[string]bool{}
-	manifestsOK := false
+// sourceConditions adds the alerts of the sources failing long enough,
+// and returns the sources the report saw and whether the manifests were
+// read.
+func (l *Lifecycle) sourceConditions(rep monitor.Report, scope Scope, add func(Alert)) (seen map[string]bool, manifestsOK bool) {
+	seen = map[string]bool{}
 	for _, s := range rep.Sources {
 		seen[s.Name] = true
 		if s.Err == nil {
@@ -305,6 +302,15 @@ func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error, scope Scope) 
 			add(a)
 		}
 	}
+	return seen, manifestsOK
+}
+
+// conditions returns the alerts this report says should fire, keyed by
+// identity, and which live alerts it cannot judge.
+func (l *Lifecycle) conditions(rep monitor.Report, cycleErr error, scope Scope) (map[string]Alert, func(Alert) bool) {
+	want := map[string]Alert{}
+	add := func(a Alert) { want[a.Identity()] = a }
+	seen, manifestsOK := l.sourceConditions(rep, scope, add)
 
 	// Without the manifests (or without a plan at all) nobody knows which
 	// tools are given up; with them, a tool missing from the plan is no
