@@ -75,7 +75,7 @@ func (c gatedConn) Write(b []byte) (int, error) {
 }
 
 // client connects to the endpoints, through g when it is not nil.
-func client(t *testing.T, endpoints []string, g *gate) *clientv3.Client {
+func client(t testing.TB, endpoints []string, g *gate) *clientv3.Client {
 	t.Helper()
 	// gRPC keepalives close a connection to a member that stopped
 	// answering without closing it (SIGSTOP, a frozen VM), so that the
@@ -110,7 +110,7 @@ type candidate struct {
 	done    chan struct{}
 }
 
-func startCandidate(t *testing.T, name string, cli *clientv3.Client, keys etcdstore.Keys, reqTimeout time.Duration) *candidate {
+func startCandidate(t testing.TB, name string, cli *clientv3.Client, keys etcdstore.Keys, reqTimeout time.Duration) *candidate {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).With().Str("host", name).Timestamp().Logger()
 	if os.Getenv("WSM_HA_QUIET") != "" {
@@ -131,7 +131,7 @@ func startCandidate(t *testing.T, name string, cli *clientv3.Client, keys etcdst
 }
 
 // waitLeading waits until c leads and returns its fence.
-func waitLeading(t *testing.T, c *candidate, timeout time.Duration) etcdstore.Fence {
+func waitLeading(t testing.TB, c *candidate, timeout time.Duration) etcdstore.Fence {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -146,7 +146,7 @@ func waitLeading(t *testing.T, c *candidate, timeout time.Duration) etcdstore.Fe
 }
 
 // keysFor is a fresh prefix per test, so tests share no keys.
-func keysFor(t *testing.T) etcdstore.Keys {
+func keysFor(t testing.TB) etcdstore.Keys {
 	t.Helper()
 	k, err := etcdstore.NewKeys("/wsm-e2e-" + t.Name() + "/")
 	if err != nil {
