@@ -135,7 +135,10 @@ func actingHost(l *ha.LeaderInfo) string {
 var oldestEtcd = [2]int{3, 4}
 
 // checkEtcd is check-config's part with etcd-endpoints: the TLS files,
-// then each member's answer and release. It fails when no member answers.
+// then each member's answer and release. etcd not answering at all is a
+// warning, not a failure: the unit's ExecStartPre runs this check, and a
+// daemon must start during an etcd outage — it stands by, restarts
+// nothing and pages until etcd answers — rather than not run at all.
 func checkEtcd(cfg *config.Config, stdout, stderr io.Writer) error {
 	if _, err := etcdTLS(cfg); err != nil {
 		return err
@@ -162,7 +165,9 @@ func checkEtcd(cfg *config.Config, stdout, stderr io.Writer) error {
 		}
 	}
 	if len(silent) == len(cfg.EtcdEndpoints) {
-		return fmt.Errorf("etcd-endpoints: no member answered: %s", strings.Join(silent, "; "))
+		fmt.Fprintf(stderr, "warning: etcd-endpoints: no member answered (%s): a daemon started now stands by, restarting nothing, and its state source fails (and pages) until etcd answers\n",
+			strings.Join(silent, "; "))
+		return nil
 	}
 	leader, err := readLeader(context.Background(), cfg, cl)
 	if err != nil {

@@ -245,9 +245,11 @@ func hasAction(actions []state.Action, id uint64, kind state.ActionKind) bool {
 	return false
 }
 
-// TestCheckConfigWithEtcd: check-config asks each member for its release,
-// warns about one that does not answer, and fails when none does, naming
-// the endpoints.
+// TestCheckConfigWithEtcd: check-config asks each member for its release
+// and warns about one that does not answer; when none does it warns,
+// naming the endpoints, and passes (the unit's ExecStartPre: a daemon must
+// start during an etcd outage, to stand by and page), while status and the
+// admin commands fail, recording nothing.
 func TestCheckConfigWithEtcd(t *testing.T) {
 	r := newCommandsRig(t)
 	out := r.host(t, "cron-a").must("check-config")
@@ -267,7 +269,7 @@ func TestCheckConfigWithEtcd(t *testing.T) {
 	}
 	none := r.host(t, "cron-a")
 	none.flags = append(none.flags, "--etcd-endpoints", gone)
-	if out, errOut, code := none.run("check-config"); code != 3 || !strings.Contains(errOut, "etcd-endpoints: no member answered: "+gone) {
+	if out, errOut, code := none.run("check-config"); code != 0 || !strings.Contains(errOut, "warning: etcd-endpoints: no member answered ("+gone) {
 		t.Errorf("check-config with no member: exit %d\n%s%s", code, out, errOut)
 	}
 	if out, errOut, code := none.run("status"); code != 3 || !strings.Contains(errOut, "etcd "+gone) || !strings.Contains(errOut, "did not answer") {

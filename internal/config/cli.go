@@ -109,7 +109,7 @@ func (cl *commandLine) application(ks []key) *kingpin.Application {
 		}
 		declare(k.name, k.help).PlaceHolder(k.arg).SetValue(cl.values[k.name])
 	}
-	app.Command(CommandCheckConfig, "validate the configuration and the state file, report every error and warning, and exit (as --check-config)")
+	app.Command(CommandCheckConfig, "validate the configuration and the state file (with etcd-endpoints: each etcd member instead), report every error and warning, and exit (as --check-config)")
 	status := app.Command(CommandStatus, "each tool's current decision and its whole retained history (attempts, their output, the admin actions concerning it); --output table or json; works while the daemon runs")
 	status.Arg("tool", "the tools to show; none: every tool").StringsVar(&cl.tools)
 	pause := app.Command(CommandPause, "hold restarts, of the whole platform or of the tools named, for a time: the daemon keeps collecting and reporting, and restarts nothing paused")

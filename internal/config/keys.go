@@ -96,7 +96,7 @@ func modeSettings() []setting {
 		{"output", "FORMAT", "table", "output of the audit (--dry-run) and of status: table or json", oneOf(&[]string{"table", "json"}, func(c *Config) *string { return &c.Output }), false},
 		{"dry-run", "", "false", "run one read-only cycle and print what would be done", boolean(func(c *Config) *bool { return &c.DryRun }), false},
 		{"once", "", "false", "run one acting cycle and exit", boolean(func(c *Config) *bool { return &c.Once }), false},
-		{"check-config", "", "false", "validate the configuration and the state file, report every error and warning, and exit (as the check-config command)", boolean(func(c *Config) *bool { return &c.CheckConfig }), false},
+		{"check-config", "", "false", "validate the configuration and the state file (with etcd-endpoints: each etcd member instead), report every error and warning, and exit (as the check-config command)", boolean(func(c *Config) *bool { return &c.CheckConfig }), false},
 		{"version", "", "false", "print version, commit and Go version and exit", boolean(func(c *Config) *bool { return &c.Version }), false},
 		{"reset-history", "", "false", "set a lost or damaged state file aside (renamed with a timestamp, never deleted), start a fresh restart history and exit (stop the daemon first)", boolean(func(c *Config) *bool { return &c.ResetHistory }), false},
 		{"migrate-down", "VERSION", "", "rewrite the state file to this older schema version for a rollback (stop the daemon first; a backup is kept) and exit", func(c *Config, v string) error {
