@@ -174,6 +174,29 @@ func checkEtcd(cfg *config.Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "etcd prefix %s: %s\n", cfg.EtcdPrefix, leaderSentence(leader))
+	return checkSharedHistory(cfg, cl, stdout, stderr)
+}
+
+// checkSharedHistory reads the history in etcd as a standby would: one
+// lost (as this host's marks say) or of a newer release fails the check,
+// as a lost or newer state file does on a single host; etcd not answering
+// is only a warning (see checkEtcd).
+func checkSharedHistory(cfg *config.Config, cl *cluster, stdout, stderr io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*etcdRequestTimeout)
+	defer cancel()
+	snap, err := ha.EtcdHistory{Store: cl.store, ReadOnly: true, Marks: cl.marks}.Read(ctx)
+	switch {
+	case errors.Is(err, state.ErrHistoryLost), errors.Is(err, state.ErrNewerSchema):
+		return err
+	case err != nil:
+		fmt.Fprintf(stderr, "warning: reading the history in etcd at %s: %v\n", cfg.EtcdPrefix, err)
+		return nil
+	case snap.Note != "":
+		fmt.Fprintf(stdout, "etcd prefix %s: %s\n", cfg.EtcdPrefix, snap.Note)
+	default:
+		fmt.Fprintf(stdout, "etcd prefix %s: the history of %d tools, %d admin actions, last cycle %s\n",
+			cfg.EtcdPrefix, len(snap.Records), len(snap.Actions), snap.LastCycle.UTC().Format(time.RFC3339))
+	}
 	return nil
 }
 

@@ -59,6 +59,10 @@ func TestHistoryGone(t *testing.T) {
 	if code := exitCode(err); code != 2 || !strings.Contains(audit, "is gone") {
 		t.Errorf("--dry-run on a standby after the wipe: exit %d, want 2 saying the history is gone:\n%s", code, audit)
 	}
+	check, err := f.admin(leader, "check-config")
+	if code := exitCode(err); code != 3 || !strings.Contains(check, "is gone") {
+		t.Errorf("check-config after the wipe: exit %d, want 3 saying the history is gone (the unit's ExecStartPre):\n%s", code, check)
+	}
 
 	for _, h := range f.hosts {
 		h.proc.Kill(syscall.SIGTERM)
