@@ -54,7 +54,7 @@ type cluster struct {
 // joinCluster connects to etcd when endpoints are configured; nil, nil on
 // a single host.
 func joinCluster(cfg *config.Config, log zerolog.Logger) (*cluster, error) {
-	if len(cfg.EtcdEndpoints) == 0 {
+	if !shared(cfg) {
 		return nil, nil
 	}
 	host := cfg.HostName
@@ -192,27 +192,24 @@ func (c *cluster) awaitLeadership(ctx context.Context, wait time.Duration) bool 
 	c.whenGained(notifyOn(won))
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	for !c.leading() {
+	for !c.Leading() {
 		select {
 		case <-won:
 		case <-t.C:
-			return c.leading()
+			return c.Leading()
 		case <-ctx.Done():
-			return c.leading()
+			return c.Leading()
 		}
 	}
 	return true
 }
 
-// leading says whether this host may act now.
-func (c *cluster) leading() bool {
+// Leading says whether this host may act now; as the daemon's
+// monitor.Role it picks, at each tick, the acting cycle or the standby's.
+func (c *cluster) Leading() bool {
 	_, ok := c.elector.Leading()
 	return ok
 }
-
-// Leading is leading as the daemon's monitor.Role: at each tick, the
-// acting cycle or the standby's.
-func (c *cluster) Leading() bool { return c.leading() }
 
 // whoLeads is who leads now, for the reports (monitor.WhoLeads).
 func (c *cluster) whoLeads(ctx context.Context) (monitor.Leader, bool, error) {
@@ -261,7 +258,7 @@ func (c *cluster) alertMemory() alerts.Memory {
 // change nothing the daemons use. (The admin commands, status, the audit
 // and state export/import use etcd.)
 func unshared(cfg *config.Config) string {
-	if len(cfg.EtcdEndpoints) == 0 {
+	if !shared(cfg) {
 		return ""
 	}
 	switch {

@@ -78,7 +78,7 @@ func startObservability(cfg *config.Config, log zerolog.Logger, listen bool) (*o
 // leads, and its own health alerts (labelled with its host) whatever its
 // role; it takes the memory up again on each win.
 func (o *observability) share(cl *cluster) {
-	observer := o.metrics.ExportLeadership(cl.host, cl.leading)
+	observer := o.metrics.ExportLeadership(cl.host, cl.Leading)
 	cl.store.Observer, cl.elector.Observer = observer, observer // before either is used
 	if o.lifecycle != nil {
 		o.lifecycle.Memory = cl.alertMemory()

@@ -2,7 +2,6 @@ package etcdstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -170,10 +169,6 @@ func (s *Store) importWrites(d state.Dump, held []string) ([]Write, error) {
 	writes = append(writes, puts...)
 	return writes, nil
 }
-
-// errImportRunning is why the store cannot be read: an import began and
-// has not finished (or died), so the history is part old, part new.
-var errImportRunning = errors.New("an import into etcd did not finish: run state import again with replace")
 
 // sortedKeys returns m's keys in order.
 func sortedKeys[V any](m map[string]V) []string {

@@ -102,7 +102,7 @@ func (s *Store) read(ctx context.Context) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("reading the tools' records from etcd at %s: %w", s.keys.Prefix(), err)
 	}
 	snap.Rev = rev
-	if err := s.checkNoImport(ctx, rev); err != nil {
+	if err := s.meta(ctx, rev, &snap); err != nil {
 		return Snapshot{}, err
 	}
 	for _, kv := range kvs {
@@ -112,12 +112,6 @@ func (s *Store) read(ctx context.Context) (Snapshot, error) {
 			return Snapshot{}, fmt.Errorf("reading etcd at %s: decoding record of tool %q: %w", s.keys.Prefix(), tool, err)
 		}
 		snap.Records = append(snap.Records, state.ToolHistory{Tool: tool, Record: r})
-	}
-	if snap.LastCycle, err = s.lastCycle(ctx, rev); err != nil {
-		return Snapshot{}, err
-	}
-	if snap.Schema, err = s.schema(ctx, rev); err != nil {
-		return Snapshot{}, err
 	}
 	snap.Actions, err = s.actions(ctx, rev)
 	return snap, err
@@ -161,57 +155,42 @@ func (s *Store) get(ctx context.Context, key string, opts ...clientv3.OpOption) 
 	return resp, err
 }
 
-// checkNoImport refuses a history an import is writing, or left half
-// written.
-func (s *Store) checkNoImport(ctx context.Context, rev int64) error {
-	resp, err := s.get(ctx, s.keys.Import(), clientv3.WithRev(rev), clientv3.WithCountOnly())
-	if err != nil {
-		return fmt.Errorf("reading etcd at %s: looking for an unfinished import: %w", s.keys.Prefix(), err)
-	}
-	if resp.Count > 0 {
-		return fmt.Errorf("reading etcd at %s: %w", s.keys.Prefix(), errImportRunning)
-	}
-	return nil
-}
+// errImportRunning is why the store cannot be read: an import began and
+// has not finished (or died), so the history is part old, part new.
+var errImportRunning = errors.New("an import into etcd did not finish: run state import again with replace")
 
 func (s *Store) schemaWrite() Write {
 	return Write{Key: s.keys.Schema(), Value: []byte(strconv.Itoa(Schema))}
 }
 
-// schema reads the history's layout at rev: 0 when its key is missing; a
-// layout newer than this release's is refused, as a newer state file is.
-func (s *Store) schema(ctx context.Context, rev int64) (int, error) {
-	resp, err := s.get(ctx, s.keys.Schema(), clientv3.WithRev(rev))
+// meta reads the history's meta keys at rev in one request: it refuses a
+// history an import is writing (or left half written) and a layout newer
+// than this release's, as a newer state file is; it sets the snapshot's
+// last cycle and schema (zero when their keys are missing).
+func (s *Store) meta(ctx context.Context, rev int64, snap *Snapshot) error {
+	resp, err := s.get(ctx, s.keys.Meta(), clientv3.WithPrefix(), clientv3.WithRev(rev))
 	if err != nil {
-		return 0, fmt.Errorf("reading the history's schema from etcd at %s: %w", s.keys.Prefix(), err)
+		return fmt.Errorf("reading the history's meta keys from etcd at %s: %w", s.keys.Prefix(), err)
 	}
-	if len(resp.Kvs) == 0 {
-		return 0, nil
+	for _, k := range resp.Kvs {
+		switch key, v := string(k.Key), string(k.Value); key {
+		case s.keys.Import():
+			return fmt.Errorf("reading etcd at %s: %w", s.keys.Prefix(), errImportRunning)
+		case s.keys.LastCycle():
+			if snap.LastCycle, err = time.Parse(time.RFC3339Nano, v); err != nil {
+				return fmt.Errorf("reading etcd key %s: %w", key, err)
+			}
+		case s.keys.Schema():
+			if snap.Schema, err = strconv.Atoi(v); err != nil || snap.Schema < 1 {
+				return fmt.Errorf("etcd key %s holds %q, not a schema number", key, v)
+			}
+		}
 	}
-	n, err := strconv.Atoi(string(resp.Kvs[0].Value))
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("etcd key %s holds %q, not a schema number", s.keys.Schema(), resp.Kvs[0].Value)
+	if snap.Schema > Schema {
+		return fmt.Errorf("etcd at %s holds a history of schema %d, newer than this release's %d (run the newer release): %w",
+			s.keys.Prefix(), snap.Schema, Schema, state.ErrNewerSchema)
 	}
-	if n > Schema {
-		return 0, fmt.Errorf("etcd at %s holds a history of schema %d, newer than this release's %d (run the newer release): %w",
-			s.keys.Prefix(), n, Schema, state.ErrNewerSchema)
-	}
-	return n, nil
-}
-
-func (s *Store) lastCycle(ctx context.Context, rev int64) (time.Time, error) {
-	resp, err := s.get(ctx, s.keys.LastCycle(), clientv3.WithRev(rev))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("reading the last cycle's time from etcd at %s: %w", s.keys.Prefix(), err)
-	}
-	if len(resp.Kvs) == 0 {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(resp.Kvs[0].Value))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("reading etcd key %s: %w", s.keys.LastCycle(), err)
-	}
-	return t, nil
+	return nil
 }
 
 // actions reads the admin actions at rev, by ID (the keys' order).

@@ -56,11 +56,14 @@ func (k Keys) Alerts() string { return k.prefix + "alerts/" }
 // Alert is the key of one firing alert.
 func (k Keys) Alert(identity string) string { return k.Alerts() + identity }
 
+// Meta is the prefix of the history's own keys: schema, last cycle, import.
+func (k Keys) Meta() string { return k.prefix + "meta/" }
+
 // Schema holds the layout version.
-func (k Keys) Schema() string { return k.prefix + "meta/schema" }
+func (k Keys) Schema() string { return k.Meta() + "schema" }
 
 // LastCycle holds the time of the last committed cycle (RFC 3339).
-func (k Keys) LastCycle() string { return k.prefix + "meta/last_cycle" }
+func (k Keys) LastCycle() string { return k.Meta() + "last_cycle" }
 
 // Import is present only while an import runs.
-func (k Keys) Import() string { return k.prefix + "meta/import" }
+func (k Keys) Import() string { return k.Meta() + "import" }
